@@ -1,0 +1,131 @@
+# spill - plain GNU make; dependencies from Debian via pkg-config.
+#   make            build/libspill.a, build/libspill.so, build/spill
+#   make test       all tests (installs missing Debian packages first)
+#   make asan|ubsan the same tests under a sanitizer
+#   make demo       store a generated 50 MB output and read part of it back
+#   make bench      store benchmark (ratios against the zstd CLI, same run)
+#   make install    PREFIX=/usr/local DESTDIR=
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+BUILD ?= build
+OPT ?= -O2 -g
+CFLAGS ?= $(OPT)
+SAN ?=
+PKG_CONFIG ?= pkg-config
+
+LIB_PKGS := libzstd lmdb libxxhash
+CLI_PKGS := libpcre2-8
+DEB_PKGS := build-essential pkg-config libzstd-dev liblmdb-dev libxxhash-dev libpcre2-dev \
+            zstd time python3 util-linux procps
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(CLI_PKGS) 2>/dev/null)
+LIB_LIBS := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null) -lpthread
+CLI_LIBS := $(shell $(PKG_CONFIG) --libs $(CLI_PKGS) 2>/dev/null)
+ALL_CFLAGS := -std=c11 -Wall -Wextra -fPIC $(SAN) $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS ?=
+ALL_LDFLAGS := $(SAN) $(LDFLAGS)
+
+LIB_SRC := spill/error.c spill/objfmt.c spill/writer.c spill/objread.c spill/store.c \
+           spill/maintain.c index/index.c
+CLI_SRC := spill/cli.c spill/cli_util.c spill/cli_read.c
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+HDRS := spill/spill.h spill/internal.h spill/store_impl.h spill/cli.h index/index.h
+
+.PHONY: all deps check-deps test asan ubsan stress demo bench bench-quick install uninstall \
+        clean lint-deps
+all: $(BUILD)/libspill.a $(BUILD)/libspill.so $(BUILD)/spill $(BUILD)/payload
+
+$(BUILD)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libspill.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/libspill.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libspill.so.0 $(ALL_LDFLAGS) -o $@ $^ $(LIB_LIBS)
+
+$(BUILD)/spill: $(CLI_OBJ) $(BUILD)/libspill.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
+
+$(BUILD)/payload: bench/payload.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -O2 -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(BUILD)/libspill.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libspill.a $(LIB_LIBS)
+
+# make deps: every Debian package the build and the tests need.
+deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PKGS)
+
+# Runs `make deps` only when something is missing.
+check-deps:
+	@if ! $(PKG_CONFIG) --exists $(LIB_PKGS) $(CLI_PKGS) 2>/dev/null || ! command -v zstd >/dev/null \
+	   || [ ! -x /usr/bin/time ] || ! command -v python3 >/dev/null; then \
+	  echo "make: installing missing Debian packages (make deps)"; $(MAKE) --no-print-directory deps; fi
+
+test: check-deps
+	@$(MAKE) --no-print-directory all-tests
+	@tests/run.sh $(BUILD)
+
+all-tests: all $(TEST_BIN)
+.PHONY: all-tests
+
+SANFLAGS_COMMON := -fno-omit-frame-pointer -fno-sanitize-recover=all
+asan: check-deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined $(SANFLAGS_COMMON)" all-tests
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 SPILL_TEST_LIGHT=1 tests/run.sh build-asan
+
+ubsan: check-deps
+	@$(MAKE) --no-print-directory BUILD=build-ubsan OPT="-O1 -g" SAN="-fsanitize=undefined $(SANFLAGS_COMMON)" all-tests
+	@SPILL_TEST_LIGHT=1 tests/run.sh build-ubsan
+
+# More crash trials than `make test` runs.
+stress: check-deps all-tests
+	@SPILL_CRASH_TRIALS=2000 tests/run.sh $(BUILD) crash
+
+demo: check-deps
+	@$(MAKE) --no-print-directory all
+	@bench/demo.sh $(BUILD)
+
+bench: check-deps
+	@$(MAKE) --no-print-directory all
+	@bench/store_bench.sh $(BUILD) 500M
+
+bench-quick: check-deps
+	@$(MAKE) --no-print-directory all
+	@bench/store_bench.sh $(BUILD) 100M
+
+# index/ is the only code that talks to LMDB; the pure format code does no I/O.
+lint-deps:
+	@! grep -l '<lmdb.h>' $$(git ls-files '*.c' '*.h' | grep -v '^index/') || \
+	  { echo "lint-deps: <lmdb.h> outside index/"; exit 1; }
+	@! grep -nE '\b(open|read|write|pread|fopen)\(' spill/objfmt.c || \
+	  { echo "lint-deps: I/O in spill/objfmt.c"; exit 1; }
+	@echo "lint-deps: ok"
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(BUILD)/spill $(DESTDIR)$(PREFIX)/bin/spill
+	install -m 0644 $(BUILD)/libspill.a $(DESTDIR)$(LIBDIR)/libspill.a
+	install -m 0755 $(BUILD)/libspill.so $(DESTDIR)$(LIBDIR)/libspill.so.0
+	ln -sf libspill.so.0 $(DESTDIR)$(LIBDIR)/libspill.so
+	install -m 0644 spill/spill.h $(DESTDIR)$(PREFIX)/include/spill.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@VERSION@|$(shell sed -n 's/.*SPILL_VERSION_STRING "\(.*\)"/\1/p' spill/spill.h)|' \
+	    spill/spill.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/spill.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/spill $(DESTDIR)$(LIBDIR)/libspill.a \
+	      $(DESTDIR)$(LIBDIR)/libspill.so.0 $(DESTDIR)$(LIBDIR)/libspill.so \
+	      $(DESTDIR)$(PREFIX)/include/spill.h $(DESTDIR)$(LIBDIR)/pkgconfig/spill.pc
+
+clean:
+	rm -rf build build-asan build-ubsan

@@ -1,0 +1,37 @@
+/* cli.h - shared parts of the spill executable (not the library). */
+#ifndef SPILL_CLI_H
+#define SPILL_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "spill.h"
+
+enum { EXIT_USAGE = 2 };
+
+typedef struct cli {
+    const char *store_dir;
+    spill_store_opts opts;
+    int argc;
+    char **argv; /* the command's arguments, global options removed */
+} cli;
+
+/* One line on stderr, "spill: ...", then returns 1 (or the given status). */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_open(cli *c, spill_store **st);
+int cli_store_error(spill_store *st, int rc, const char *what);
+
+int cli_parse_u64(const char *s, uint64_t *v);      /* plain decimal */
+int cli_parse_size(const char *s, uint64_t *v);     /* 10, 4k, 1M, 2G, 1KiB, 1MiB, 1GiB */
+int cli_parse_duration(const char *s, int64_t *v);  /* 90, 90s, 15m, 2h, 7d -> seconds */
+/* "A:B", "A:", ":B", "A"; missing parts leave *a / *b untouched. */
+int cli_parse_range(const char *s, uint64_t *a, uint64_t *b, int *has_b);
+void cli_json_string(FILE *f, const char *s);
+const char *cli_human(uint64_t bytes, char buf[32]);
+int cli_write_all(int fd, const void *p, size_t n);
+
+int cmd_cat(cli *c);
+int cmd_grep(cli *c);
+
+#endif

@@ -1,0 +1,369 @@
+/* maintain.c - verify and garbage-collect a store, and report its statistics.
+ *
+ * GC treats the store as a cache with leases: TTL since last access plus a byte
+ * quota, least recently used first; pins and live sessions are roots. It runs in
+ * phases whose order makes a crash harmless at any point:
+ *   1. rows of victims deleted and marked doomed, in one index transaction;
+ *   2. under the index's write lock, doomed files unlinked (unless a put brought the
+ *      row back meanwhile) and the marks dropped;
+ *   3. orphan files (no row) and temp files older than the grace period removed.
+ * A crash after 1 leaves files without rows, never rows without files. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "store_impl.h"
+
+static void say(spill_msg_fn fn, void *ud, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(spill_msg_fn fn, void *ud, const char *fmt, ...)
+{
+    if (!fn)
+        return;
+    char buf[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fn(ud, buf);
+}
+
+/* ---- walking object files ---- */
+
+/* Calls fn for each objects/xx/<30 hex>.zst whose name parses as an id. Other
+ * entries (symlinks, odd names) are passed with id NULL so callers can report them. */
+typedef int (*file_fn)(void *ud, int xxfd, const char *name, const uint8_t *id, const struct stat *sb);
+static int walk_objects(spill_store *st, file_fn fn, void *ud)
+{
+    int rc = 0;
+    for (int b = 0; b < 256 && rc == 0; b++) {
+        char sub[3];
+        snprintf(sub, sizeof sub, "%02x", b);
+        int xxfd = openat(st->objfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (xxfd < 0)
+            continue;
+        int dfd = dup(xxfd);
+        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (!d) {
+            if (dfd >= 0)
+                close(dfd);
+            close(xxfd);
+            return -errno;
+        }
+        struct dirent *de;
+        while (rc == 0 && (de = readdir(d)) != NULL) {
+            if (de->d_name[0] == '.')
+                continue;
+            struct stat sb;
+            if (fstatat(xxfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+                continue;
+            char hex[SPILL_ID_HEX + 8];
+            uint8_t id[16];
+            size_t n = strlen(de->d_name);
+            int ok = n == 34 && strcmp(de->d_name + 30, ".zst") == 0 && S_ISREG(sb.st_mode);
+            if (ok) {
+                snprintf(hex, sizeof hex, "%s%.30s", sub, de->d_name);
+                ok = spill__hex_to_id(hex, id) == SPILL_ID_HEX;
+            }
+            rc = fn(ud, xxfd, de->d_name, ok ? id : NULL, &sb);
+        }
+        closedir(d);
+        close(xxfd);
+    }
+    return rc;
+}
+
+/* ---- verify ---- */
+
+typedef struct verify_ctx {
+    spill_store *st;
+    spill_verify_report *r;
+    spill_msg_fn fn;
+    void *ud;
+} verify_ctx;
+
+/* Re-reads every frame and checks each fact the trailer and the row state. */
+static int verify_object(verify_ctx *c, const spill_index_row *row)
+{
+    spill_store *st = c->st;
+    char hex[SPILL_ID_HEX + 1];
+    spill__id_to_hex(row->id, hex);
+    spill__obj o;
+    int rc = spill__open_object(st, row->id, &o);
+    if (rc) {
+        say(c->fn, c->ud, "BAD %s: %s", hex, st->err);
+        return 1;
+    }
+    const char *problem = NULL;
+    char detail[300] = "";
+    XXH3_state_t *h3 = XXH3_createState();
+    XXH64_state_t *h64 = XXH64_createState();
+    if (!h3 || !h64) {
+        problem = "out of memory";
+        goto out;
+    }
+    XXH3_128bits_reset(h3);
+    XXH64_reset(h64, 0);
+    uint64_t newlines = 0;
+    unsigned char last = '\n';
+    for (uint32_t i = 0; i < o.nframes; i++) {
+        const unsigned char *p;
+        size_t n;
+        if ((rc = spill__obj_frame(&o, i, &p, &n)) != 0) {
+            problem = o.err;
+            goto out;
+        }
+        if (spill__first_line(&o.meta, i) != newlines) {
+            snprintf(detail, sizeof detail, "line index wrong at frame %u", i);
+            problem = detail;
+            goto out;
+        }
+        XXH3_128bits_update(h3, p, n);
+        XXH64_update(h64, p, n);
+        for (const unsigned char *q = p; (q = memchr(q, '\n', n - (size_t)(q - p))) != NULL; q++)
+            newlines++;
+        if (n)
+            last = p[n - 1];
+    }
+    XXH128_canonical_t cano;
+    XXH128_canonicalFromHash(&cano, XXH3_128bits_digest(h3));
+    uint64_t x64 = XXH64_digest(h64);
+    int partial = o.meta.raw_size && last != '\n';
+    if (newlines != o.meta.newlines || partial != !!(o.meta.flags & SPILL__FLAG_PARTIAL_LAST))
+        problem = "line count differs from the metadata";
+    else if (memcmp(cano.digest, o.meta.hash, 16) != 0 || x64 != o.meta.xxh64)
+        problem = "content hash differs from the metadata";
+    if (problem)
+        goto out;
+    uint8_t base[16], want[16];
+    memcpy(base, cano.digest, 16);
+    if (o.meta.flags & SPILL__FLAG_WEAK_ID)
+        memset(base + 1, 0, 15);
+    int match = memcmp(base, row->id, 16) == 0;
+    for (uint32_t k = 1; !match && k <= 64; k++) {
+        spill__collision_id(base, x64, k, want);
+        match = memcmp(want, row->id, 16) == 0;
+    }
+    if (!match)
+        problem = "content does not hash to the object's id";
+    else if (row->raw_size != o.meta.raw_size || row->xxh64 != x64 ||
+             row->lines != o.lines || row->comp_size != o.file_size ||
+             row->nframes != o.nframes || row->frame_size != o.meta.frame_size)
+        problem = "index row disagrees with the object file";
+out:
+    XXH3_freeState(h3);
+    XXH64_freeState(h64);
+    spill__obj_close(&o);
+    if (problem) {
+        say(c->fn, c->ud, "BAD %s: %s", hex, problem);
+        return 1;
+    }
+    return 0;
+}
+
+static int verify_row(void *p, const spill_index_row *row)
+{
+    verify_ctx *c = p;
+    if (verify_object(c, row))
+        c->r->objects_bad++;
+    else
+        c->r->objects_ok++;
+    return 0;
+}
+
+static int orphan_check(void *p, int xxfd, const char *name, const uint8_t *id, const struct stat *sb)
+{
+    verify_ctx *c = p;
+    (void)xxfd;
+    (void)sb;
+    if (!id) {
+        say(c->fn, c->ud, "BAD objects/?/%s: not an object file (symlink or stray name)", name);
+        c->r->objects_bad++;
+        return 0;
+    }
+    spill_index_row r;
+    if (spill_index_get(c->st->ix, id, &r) == SPILL_E_NOTFOUND) {
+        char hex[SPILL_ID_HEX + 1];
+        spill__id_to_hex(id, hex);
+        say(c->fn, c->ud, "orphan %s: file without index row (GC removes it after the grace period)",
+            hex);
+        c->r->orphans++;
+    }
+    return 0;
+}
+
+int spill_store_verify(spill_store *st, const char *const *ids, size_t n, spill_verify_report *r,
+                       spill_msg_fn fn, void *ud)
+{
+    spill_verify_report local;
+    if (!r)
+        r = &local;
+    memset(r, 0, sizeof *r);
+    verify_ctx c = {st, r, fn, ud};
+    if (n == 0) {
+        int rc = spill_index_list(st->ix, verify_row, &c);
+        if (rc < 0)
+            return spill__fail(st, rc, "%s", spill_index_errmsg(st->ix));
+        return walk_objects(st, orphan_check, &c);
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint8_t id[16];
+        char hex[SPILL_ID_HEX + 1];
+        spill_index_row row;
+        int rc = spill_store_resolve(st, ids[i], hex);
+        if (rc == 0) {
+            spill__hex_to_id(hex, id);
+            rc = spill_index_get(st->ix, id, &row);
+        }
+        if (rc) {
+            say(fn, ud, "BAD %s: %s", ids[i], st->err[0] ? st->err : spill_strerror(rc));
+            r->objects_bad++;
+            continue;
+        }
+        verify_row(&c, &row);
+    }
+    return 0;
+}
+
+/* ---- GC ---- */
+
+void spill_gc_opts_init(spill_gc_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->max_bytes = 10ull << 30;
+    o->ttl_s = 7 * 24 * 3600;
+    o->grace_s = 3600;
+}
+
+typedef struct gc_ctx {
+    spill_store *st;
+    const spill_gc_opts *o;
+    spill_gc_report *r;
+    spill_msg_fn fn;
+    void *ud;
+    int xxfd;
+    const char *name;
+    time_t now;
+} gc_ctx;
+
+static int session_live(void *ud, int64_t pid, uint64_t start)
+{
+    (void)ud;
+    if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH))
+        return 0;
+    uint64_t now_start = spill__proc_start((long)pid);
+    return start == 0 || now_start == 0 || now_start == start;
+}
+
+static void gc_victim(void *ud, const spill_index_row *row, const char *reason)
+{
+    gc_ctx *c = ud;
+    char hex[SPILL_ID_HEX + 1];
+    spill__id_to_hex(row->id, hex);
+    c->r->removed++;
+    c->r->removed_bytes += row->comp_size;
+    say(c->fn, c->ud, "%s %s %llu bytes (%s)", c->o->dry_run ? "would remove" : "remove", hex,
+        (unsigned long long)row->comp_size, reason);
+}
+
+static int gc_unlink(void *ud, const uint8_t id[16])
+{
+    gc_ctx *c = ud;
+    int xxfd = spill__open_fanout(c->st, id, 0);
+    if (xxfd < 0)
+        return xxfd == -ENOENT ? 0 : xxfd;
+    char name[40];
+    spill__object_name(id, name);
+    int rc = unlinkat(xxfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
+    close(xxfd);
+    return rc;
+}
+
+static int unlink_orphan(void *ud)
+{
+    gc_ctx *c = ud;
+    return unlinkat(c->xxfd, c->name, 0) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+static int gc_orphan(void *ud, int xxfd, const char *name, const uint8_t *id, const struct stat *sb)
+{
+    gc_ctx *c = ud;
+    if (!id || c->now - sb->st_mtime <= c->o->grace_s)
+        return 0;
+    spill_index_row r;
+    if (spill_index_get(c->st->ix, id, &r) != SPILL_E_NOTFOUND)
+        return 0;
+    char hex[SPILL_ID_HEX + 1];
+    spill__id_to_hex(id, hex);
+    if (c->o->dry_run) {
+        say(c->fn, c->ud, "would remove orphan %s", hex);
+        c->r->orphans_removed++;
+        return 0;
+    }
+    c->xxfd = xxfd;
+    c->name = name;
+    /* Re-checked under the write lock: a put may be committing this very id. */
+    int rc = spill_index_if_unindexed(c->st->ix, id, unlink_orphan, c);
+    if (rc == 0) {
+        c->r->orphans_removed++;
+        say(c->fn, c->ud, "remove orphan %s", hex);
+    }
+    return rc < 0 ? rc : 0;
+}
+
+int spill_store_gc(spill_store *st, const spill_gc_opts *o, spill_gc_report *r, spill_msg_fn fn,
+                   void *ud)
+{
+    spill_gc_report local;
+    spill_gc_opts defaults;
+    if (!r)
+        r = &local;
+    if (!o) {
+        spill_gc_opts_init(&defaults);
+        o = &defaults;
+    }
+    memset(r, 0, sizeof *r);
+    if (st->opts.read_only && !o->dry_run)
+        return spill__fail(st, -EROFS, "store opened read-only");
+    gc_ctx c = {st, o, r, fn, ud, -1, NULL, time(NULL)};
+    int rc;
+    if (!o->dry_run)
+        spill__sweep_temps(st, o->grace_s, &r->temps_removed);
+    spill_index_gc g = {o->max_bytes, o->ttl_s * 1000000000, spill__now_ns(), o->dry_run,
+                        session_live, gc_victim, &c, 0, 0};
+    if ((rc = spill_index_gc_select(st->ix, &g)) != 0)
+        return spill__fail(st, rc, "gc: %s", spill_index_errmsg(st->ix));
+    r->kept = g.kept;
+    r->kept_bytes = g.kept_bytes;
+    if (!o->dry_run && (rc = spill_index_gc_reap(st->ix, gc_unlink, &c, NULL)) != 0)
+        return spill__fail(st, rc, "gc: %s", spill_index_errmsg(st->ix));
+    if ((rc = walk_objects(st, gc_orphan, &c)) != 0)
+        return spill__fail(st, rc, "gc: orphan sweep: %s", spill_strerror(rc));
+    return 0;
+}
+
+int spill_store_get_stats(spill_store *st, spill_store_stats *s)
+{
+    spill_index_stats is;
+    memset(s, 0, sizeof *s);
+    int rc = spill_index_get_stats(st->ix, &is);
+    if (rc)
+        return spill__fail(st, rc, "%s", spill_index_errmsg(st->ix));
+    s->objects = is.objects;
+    s->raw_bytes = is.raw_bytes;
+    s->comp_bytes = is.comp_bytes;
+    s->pinned = is.pinned;
+    s->events = is.events;
+    s->sessions = is.sessions;
+    s->index_map_size = is.map_size;
+    s->index_used_bytes = is.used_bytes;
+    return 0;
+}

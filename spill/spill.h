@@ -1,0 +1,232 @@
+/*
+ * spill.h - the public API of libspill.
+ *
+ * libspill keeps huge MCP tool outputs out of an agent's context: it stores them as
+ * compressed, content-addressed objects and reads any byte or line range back.
+ * This header is the only one installed. Everything that owns resources is opaque.
+ *
+ * Errors: every function that can fail returns an int, 0 on success and a negative
+ * code on failure. Codes in [-1099, -1000] are spill's own (the SPILL_ERRORS table
+ * below); any other negative value is -errno from a failed system call.
+ * spill_strerror() turns either into a constant message (never free it).
+ *
+ * Threads: a spill_store may be used from one thread at a time (guard it yourself
+ * to share it). Objects and writers belong to the store that made them and must be
+ * closed before it. Several processes may open the same store directory at once;
+ * the index serialises their writes.
+ *
+ * Storing, the HowTo:
+ *
+ *     spill_store *st; spill_writer *w; spill_object_info info;
+ *     spill_store_opts o; spill_store_opts_init(&o); o.dir = "/path/to/store";
+ *     if (spill_store_open(&st, &o) < 0) ...;
+ *     if (spill_writer_begin(st, &w, NULL) < 0) ...;
+ *     while (have_more) if (spill_writer_write(w, buf, n) < 0) { spill_writer_abort(w); ... }
+ *     if (spill_writer_commit(w, &info) < 0) ...;   (w is freed either way)
+ *     printf("%s\n", info.id);
+ *     spill_store_close(st);
+ */
+#ifndef SPILL_H
+#define SPILL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SPILL_VERSION_MAJOR 0
+#define SPILL_VERSION_MINOR 1
+#define SPILL_VERSION_PATCH 0
+#define SPILL_VERSION_STRING "0.1.0"
+
+/* XX(value, name, message). Values are pinned: never renumber or reuse one. */
+#define SPILL_ERRORS(XX)                                                                     \
+    XX(-1000, E_INVAL, "invalid argument")                                                   \
+    XX(-1001, E_NOMEM, "out of memory")                                                      \
+    XX(-1002, E_BADID, "not an object id (8 to 32 hex digits)")                              \
+    XX(-1003, E_NOTFOUND, "no such object")                                                  \
+    XX(-1004, E_AMBIGUOUS, "id prefix matches more than one object")                         \
+    XX(-1005, E_CORRUPT, "object is corrupt")                                                \
+    XX(-1006, E_FORMAT, "not a spill object, or a format version this build cannot read")    \
+    XX(-1007, E_RANGE, "range is outside the object")                                        \
+    XX(-1008, E_ZSTD, "compression library error")                                           \
+    XX(-1009, E_INDEX, "index (LMDB) error")                                                 \
+    XX(-1010, E_STATE, "call made in the wrong state")                                       \
+    XX(-1011, E_TOOBIG, "size limit exceeded")                                               \
+    XX(-1012, E_ABORTED, "stopped by the callback")                                          \
+    XX(-1013, E_UNSAFE, "store path is not a plain directory (symlink or other file type)")  \
+    XX(-1014, E_COLLISION, "too many hash collisions for one content")
+
+enum spill_error_code {
+#define SPILL__XX_ENUM(v, n, m) SPILL_##n = (v),
+    SPILL_ERRORS(SPILL__XX_ENUM)
+#undef SPILL__XX_ENUM
+};
+
+/* Message for any return code (spill's own or -errno). Constant; never NULL. */
+const char *spill_strerror(int code);
+/* Symbolic name ("SPILL_E_CORRUPT", "ENOSPC"); constant; never NULL. */
+const char *spill_err_name(int code);
+
+/* ---- Store ------------------------------------------------------------------------- */
+
+typedef struct spill_store spill_store;
+
+typedef struct spill_store_opts {
+    const char *dir;      /* store directory; created 0700 (with parents) if missing */
+    int level;            /* zstd level for new objects; default 3 */
+    size_t frame_size;    /* raw bytes per zstd frame; default 1 MiB; 4 KiB..256 MiB */
+    int threads;          /* compression threads for a writer; default 1; 1..16 */
+    int read_only;        /* 1: never create or modify anything (no access-time updates) */
+    size_t index_map_size;/* initial LMDB map size; default 64 MiB; grows on demand */
+} spill_store_opts;
+
+void spill_store_opts_init(spill_store_opts *o);
+
+/* Opens (creating if needed and allowed) the store at o->dir and sweeps stale temp
+ * files of writers that died. On failure *st is NULL. The opts strings are copied. */
+int spill_store_open(spill_store **st, const spill_store_opts *o);
+void spill_store_close(spill_store *st); /* NULL ok */
+
+/* The detail of the last failure on this store (e.g. the object id and frame of a
+ * corruption, or the file that could not be written). Valid until the next call. */
+const char *spill_store_last_error(const spill_store *st);
+const char *spill_store_dir(const spill_store *st);
+
+/* ---- Object metadata ------------------------------------------------------------------ */
+
+#define SPILL_ID_HEX 32
+
+typedef struct spill_object_info {
+    char id[SPILL_ID_HEX + 1]; /* 32 lowercase hex digits */
+    uint64_t raw_size;         /* bytes of content */
+    uint64_t comp_size;        /* bytes of the object file */
+    uint64_t lines;            /* newlines, plus one if the last line has none */
+    uint64_t tokens;           /* 0 when not counted */
+    char token_counter[32];    /* how tokens were counted; "" when not counted */
+    char mime[128];            /* media type, e.g. "text/plain", "image/png" */
+    char name[256];            /* caller-given name; may be "" */
+    int64_t created_ns;        /* unix time, ns */
+    int64_t atime_ns;          /* last access, unix time, ns */
+    uint64_t access_count;
+    uint32_t pins;
+    uint32_t frame_size;
+    uint32_t nframes;
+    int deduplicated;          /* commit only: 1 if the content was already stored */
+    char path[4096];           /* the object file */
+} spill_object_info;
+
+/* ---- Writing ---------------------------------------------------------------------------- */
+
+typedef struct spill_writer spill_writer;
+
+/* Where an object came from; every field may be NULL. Strings are copied;
+ * longer than 255 bytes is SPILL_E_TOOBIG. */
+typedef struct spill_put_info {
+    const char *mime;       /* NULL: detected from the first bytes */
+    const char *name;
+    const char *session;
+    const char *server;
+    const char *tool;
+    const char *request_id;
+    uint64_t tokens;        /* 0: not counted */
+    const char *token_counter;
+} spill_put_info;
+
+/* Starts a new object. Memory stays bounded whatever is written: about
+ * (2 * threads + 1) * frame_size plus zstd's contexts. */
+int spill_writer_begin(spill_store *st, spill_writer **w, const spill_put_info *pi);
+/* Appends bytes. On error the writer is unusable: call spill_writer_abort(). */
+int spill_writer_write(spill_writer *w, const void *data, size_t size);
+/* Finishes the object: durable file first, then the index row. Frees w whether it
+ * succeeds or not; on failure no object and no temp file remain. info may be NULL. */
+int spill_writer_commit(spill_writer *w, spill_object_info *info);
+/* Drops everything written so far and frees w. NULL ok. */
+void spill_writer_abort(spill_writer *w);
+
+/* Convenience: store one buffer. */
+int spill_store_put(spill_store *st, const void *data, size_t size, const spill_put_info *pi,
+                    spill_object_info *info);
+
+/* ---- Reading ---------------------------------------------------------------------------- */
+
+/* Receives content in order. Return 0 to go on, > 0 to stop early (the read then
+ * returns 0), < 0 to fail the read with that code. data is valid during the call only. */
+typedef int (*spill_sink_fn)(void *ud, const void *data, size_t size);
+
+/* Resolves an id or a unique prefix of at least 8 hex digits. Anything else
+ * (wrong length, non-hex, path characters) is SPILL_E_BADID: no argument can name a
+ * file outside the store. */
+int spill_store_resolve(spill_store *st, const char *id_or_prefix, char id_out[SPILL_ID_HEX + 1]);
+int spill_store_stat(spill_store *st, const char *id_or_prefix, spill_object_info *info);
+
+/* Reads bytes [begin, end) (end clamped to the size). Decompresses only the frames that
+ * cover the range; every frame's checksum is checked, so corruption is SPILL_E_CORRUPT. */
+int spill_store_read_bytes(spill_store *st, const char *id_or_prefix, uint64_t begin,
+                           uint64_t end, spill_sink_fn sink, void *ud);
+/* Reads lines [first, last], 1-based and inclusive; last is clamped to the line count.
+ * first beyond the last line is SPILL_E_RANGE. */
+int spill_store_read_lines(spill_store *st, const char *id_or_prefix, uint64_t first,
+                           uint64_t last, spill_sink_fn sink, void *ud);
+
+/* ---- Listing, pins, sessions ------------------------------------------------------------- */
+
+typedef int (*spill_list_fn)(void *ud, const spill_object_info *info);
+/* Calls fn for every object, by id. info->path is filled. fn returns non-zero to stop. */
+int spill_store_list(spill_store *st, spill_list_fn fn, void *ud);
+
+/* delta +1 pins, -1 unpins (never below 0). Pinned objects survive GC. */
+int spill_store_pin(spill_store *st, const char *id_or_prefix, int delta);
+
+/* A live session's objects survive GC. A session is live between begin and end while
+ * the process that began it runs (a crashed process's sessions end by themselves). */
+int spill_store_session_begin(spill_store *st, const char *session);
+int spill_store_session_end(spill_store *st, const char *session);
+
+/* ---- Verification and GC ----------------------------------------------------------------- */
+
+typedef struct spill_verify_report {
+    uint64_t objects_ok;
+    uint64_t objects_bad;    /* corrupt, missing or mislabelled */
+    uint64_t orphans;        /* complete files with no index row (harmless, GC removes) */
+} spill_verify_report;
+
+/* Problem lines are given to fn (NULL ok), one per problem. Re-hashes the content,
+ * decompresses every frame, checks the seek table, the line index and the index row.
+ * ids NULL/n 0 means every object. Returns 0 when the walk ran, even if it found
+ * corruption: look at the report. */
+typedef void (*spill_msg_fn)(void *ud, const char *msg);
+int spill_store_verify(spill_store *st, const char *const *ids, size_t n, spill_verify_report *r,
+                       spill_msg_fn fn, void *ud);
+
+typedef struct spill_gc_opts {
+    uint64_t max_bytes;    /* quota on the object files' bytes; 0 = no quota */
+    int64_t ttl_s;         /* remove objects not read for this long; 0 = no TTL */
+    int64_t grace_s;       /* orphan files and temp files younger than this stay */
+    int dry_run;           /* 1: report only */
+} spill_gc_opts;
+
+void spill_gc_opts_init(spill_gc_opts *o); /* 10 GiB, 7 days, 1 hour */
+
+typedef struct spill_gc_report {
+    uint64_t removed, removed_bytes;     /* objects (or would be, on a dry run) */
+    uint64_t kept, kept_bytes;
+    uint64_t orphans_removed, temps_removed;
+} spill_gc_report;
+
+/* fn (NULL ok) is told of each removal: "remove 0123... 12345 bytes (ttl)". */
+int spill_store_gc(spill_store *st, const spill_gc_opts *o, spill_gc_report *r, spill_msg_fn fn,
+                   void *ud);
+
+typedef struct spill_store_stats {
+    uint64_t objects, raw_bytes, comp_bytes, pinned, events, sessions;
+    uint64_t index_map_size, index_used_bytes;
+} spill_store_stats;
+int spill_store_get_stats(spill_store *st, spill_store_stats *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

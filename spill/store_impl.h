@@ -1,0 +1,62 @@
+/* store_impl.h - what store.c, writer.c and objread.c share; never installed. */
+#ifndef SPILL_STORE_IMPL_H
+#define SPILL_STORE_IMPL_H
+
+#include <limits.h>
+#include <zstd.h>
+
+#include "../index/index.h"
+#include "internal.h"
+
+struct spill_store {
+    char dir[PATH_MAX - 64]; /* room for objects/xx/<30 hex>.zst under it */
+    int rootfd, objfd;        /* the store and its objects/ directory */
+    spill_index *ix;
+    spill_store_opts opts;
+    int weak_id;              /* test hook: SPILL_TEST_WEAK_ID=1 weakens the content hash */
+    char err[512];
+};
+
+/* Records a detail message for spill_store_last_error() and returns code. */
+int spill__fail(spill_store *st, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int64_t spill__now_ns(void);
+/* Content hash as ids use it (weakened under the test hook). */
+void spill__content_id(const spill_store *st, const void *xxh3_state, uint8_t out[16]);
+/* Opens objects/xx/ (creating it when create is set), never following symlinks. */
+int spill__open_fanout(spill_store *st, const uint8_t id[16], int create);
+void spill__object_name(const uint8_t id[16], char name[40]); /* "<30 hex>.zst" */
+void spill__row_to_info(const spill_store *st, const spill_index_row *r, spill_object_info *info);
+typedef struct spill__obj spill__obj;
+/* Opens the object file of an indexed id, with a clear message on failure. */
+int spill__open_object(spill_store *st, const uint8_t id[16], spill__obj *o);
+/* Removes temp files of dead writers, or older than grace_s. */
+int spill__sweep_temps(spill_store *st, int64_t grace_s, uint64_t *removed);
+uint64_t spill__proc_start(long pid);
+
+/* ---- reading an object file (objread.c) ---- */
+struct spill__obj {
+    int fd;
+    uint64_t file_size, lines;
+    uint32_t nframes;         /* data frames */
+    spill__seek_entry *ent;   /* nframes + 1 (the metadata frame last) */
+    uint64_t *coff;           /* compressed offset of each data frame */
+    unsigned char *metabuf;
+    spill__meta meta;
+    ZSTD_DCtx *dctx;
+    unsigned char *cbuf, *dbuf;
+    size_t ccap;
+    int64_t cur;              /* frame held in dbuf, or -1 */
+    size_t cur_len;
+    char err[256];
+};
+
+/* Takes ownership of fd (closed by spill__obj_close, also on failure). */
+int spill__obj_open(spill__obj *o, int fd);
+void spill__obj_close(spill__obj *o);
+/* Decompresses data frame i, checking zstd's checksum and the seek table's. */
+int spill__obj_frame(spill__obj *o, uint32_t i, const unsigned char **p, size_t *n);
+int spill__obj_read_bytes(spill__obj *o, uint64_t begin, uint64_t end, spill_sink_fn sink, void *ud);
+int spill__obj_read_lines(spill__obj *o, uint64_t first, uint64_t last, spill_sink_fn sink, void *ud);
+
+#endif
