@@ -19,7 +19,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "store_impl.h"
 
@@ -103,48 +102,14 @@ static int verify_object(verify_ctx *c, const spill_index_row *row)
         return 1;
     }
     const char *problem = NULL;
-    char detail[300] = "";
-    XXH3_state_t *h3 = XXH3_createState();
-    XXH64_state_t *h64 = XXH64_createState();
-    if (!h3 || !h64) {
-        problem = "out of memory";
+    spill__digest d;
+    if ((rc = spill__obj_digest(&o, &d)) != 0) {
+        problem = rc == SPILL_E_NOMEM ? "out of memory" : o.err;
         goto out;
     }
-    XXH3_128bits_reset(h3);
-    XXH64_reset(h64, 0);
-    uint64_t newlines = 0;
-    unsigned char last = '\n';
-    for (uint32_t i = 0; i < o.nframes; i++) {
-        const unsigned char *p;
-        size_t n;
-        if ((rc = spill__obj_frame(&o, i, &p, &n)) != 0) {
-            problem = o.err;
-            goto out;
-        }
-        if (spill__first_line(&o.meta, i) != newlines) {
-            snprintf(detail, sizeof detail, "line index wrong at frame %u", i);
-            problem = detail;
-            goto out;
-        }
-        XXH3_128bits_update(h3, p, n);
-        XXH64_update(h64, p, n);
-        for (const unsigned char *q = p; (q = memchr(q, '\n', n - (size_t)(q - p))) != NULL; q++)
-            newlines++;
-        if (n)
-            last = p[n - 1];
-    }
-    XXH128_canonical_t cano;
-    XXH128_canonicalFromHash(&cano, XXH3_128bits_digest(h3));
-    uint64_t x64 = XXH64_digest(h64);
-    int partial = o.meta.raw_size && last != '\n';
-    if (newlines != o.meta.newlines || partial != !!(o.meta.flags & SPILL__FLAG_PARTIAL_LAST))
-        problem = "line count differs from the metadata";
-    else if (memcmp(cano.digest, o.meta.hash, 16) != 0 || x64 != o.meta.xxh64)
-        problem = "content hash differs from the metadata";
-    if (problem)
-        goto out;
+    uint64_t x64 = d.xxh64;
     uint8_t base[16], want[16];
-    memcpy(base, cano.digest, 16);
+    memcpy(base, d.hash, 16);
     if (o.meta.flags & SPILL__FLAG_WEAK_ID)
         memset(base + 1, 0, 15);
     int match = memcmp(base, row->id, 16) == 0;
@@ -159,8 +124,6 @@ static int verify_object(verify_ctx *c, const spill_index_row *row)
              row->nframes != o.nframes || row->frame_size != o.meta.frame_size)
         problem = "index row disagrees with the object file";
 out:
-    XXH3_freeState(h3);
-    XXH64_freeState(h64);
     spill__obj_close(&o);
     if (problem) {
         say(c->fn, c->ud, "BAD %s: %s", hex, problem);

@@ -283,3 +283,50 @@ int spill__obj_read_lines(spill__obj *o, uint64_t first, uint64_t last, spill_si
     line_sink ls = {sink, ud, last - first + 1};
     return spill__obj_read_bytes(o, off, o->meta.raw_size, lines_cb, &ls);
 }
+
+int spill__obj_digest(spill__obj *o, spill__digest *d)
+{
+    XXH3_state_t *h3 = XXH3_createState();
+    XXH64_state_t *h64 = XXH64_createState();
+    int rc = SPILL_E_NOMEM;
+    if (!h3 || !h64)
+        goto out;
+    XXH3_128bits_reset(h3);
+    XXH64_reset(h64, 0);
+    memset(d, 0, sizeof *d);
+    d->last = '\n';
+    for (uint32_t i = 0; i < o->nframes; i++) {
+        const unsigned char *p;
+        size_t n;
+        if ((rc = spill__obj_frame(o, i, &p, &n)) != 0)
+            goto out;
+        if (spill__first_line(&o->meta, i) != d->newlines) {
+            snprintf(o->err, sizeof o->err, "line index wrong at frame %u", i);
+            rc = SPILL_E_CORRUPT;
+            goto out;
+        }
+        XXH3_128bits_update(h3, p, n);
+        XXH64_update(h64, p, n);
+        for (const unsigned char *q = p; (q = memchr(q, '\n', n - (size_t)(q - p))) != NULL; q++)
+            d->newlines++;
+        if (n)
+            d->last = p[n - 1];
+    }
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(h3));
+    memcpy(d->hash, c.digest, 16);
+    d->xxh64 = XXH64_digest(h64);
+    rc = 0;
+    if (d->newlines != o->meta.newlines ||
+        (o->meta.raw_size && d->last != '\n') != !!(o->meta.flags & SPILL__FLAG_PARTIAL_LAST)) {
+        snprintf(o->err, sizeof o->err, "line count differs from the metadata");
+        rc = SPILL_E_CORRUPT;
+    } else if (memcmp(d->hash, o->meta.hash, 16) != 0 || d->xxh64 != o->meta.xxh64) {
+        snprintf(o->err, sizeof o->err, "content hash differs from the metadata");
+        rc = SPILL_E_CORRUPT;
+    }
+out:
+    XXH3_freeState(h3);
+    XXH64_freeState(h64);
+    return rc;
+}

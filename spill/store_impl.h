@@ -57,6 +57,14 @@ void spill__obj_close(spill__obj *o);
 /* Decompresses data frame i, checking zstd's checksum and the seek table's. */
 int spill__obj_frame(spill__obj *o, uint32_t i, const unsigned char **p, size_t *n);
 int spill__obj_read_bytes(spill__obj *o, uint64_t begin, uint64_t end, spill_sink_fn sink, void *ud);
+/* Decompresses every frame and hashes the content, checking it against the
+ * metadata (hashes, newline count, line index). SPILL_E_CORRUPT with o->err set. */
+typedef struct spill__digest {
+    uint8_t hash[16];
+    uint64_t xxh64, newlines;
+    unsigned char last;
+} spill__digest;
+int spill__obj_digest(spill__obj *o, spill__digest *d);
 int spill__obj_read_lines(spill__obj *o, uint64_t first, uint64_t last, spill_sink_fn sink, void *ud);
 
 #endif

@@ -47,7 +47,7 @@ static const char *h_case;
                       _n, _x[_i], _y[_i]);                                                 \
     } while (0)
 
-static void h_run(const char *name, void (*fn)(void))
+static inline void h_run(const char *name, void (*fn)(void))
 {
     h_case = name;
     h_failed_case = 0;
@@ -64,29 +64,29 @@ static void h_run(const char *name, void (*fn)(void))
 
 /* splitmix64, seeded from SPILL_TEST_SEED */
 static uint64_t h_rng_state;
-static uint64_t h_rand(void)
+static inline uint64_t h_rand(void)
 {
     uint64_t z = (h_rng_state += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
-static uint64_t h_below(uint64_t n) { return n ? h_rand() % n : 0; }
-static void h_seed(void)
+static inline uint64_t h_below(uint64_t n) { return n ? h_rand() % n : 0; }
+static inline void h_seed(void)
 {
     const char *s = getenv("SPILL_TEST_SEED");
     h_rng_state = s ? strtoull(s, NULL, 10) : 1;
     printf("# seed %" PRIu64 "\n", h_rng_state);
 }
-static int h_light(void) { const char *s = getenv("SPILL_TEST_LIGHT"); return s && *s == '1'; }
+static inline int h_light(void) { const char *s = getenv("SPILL_TEST_LIGHT"); return s && *s == '1'; }
 
 /* A fresh store directory under /tmp, removed by h_rmrf at the end of a case. */
-static char *h_tmpdir(void)
+static inline char *h_tmpdir(void)
 {
     char *p = strdup("/tmp/spill-unit.XXXXXX");
     return p && mkdtemp(p) ? p : NULL;
 }
-static void h_rmrf(char *p)
+static inline void h_rmrf(char *p)
 {
     if (!p)
         return;
