@@ -17,7 +17,7 @@ PKG_CONFIG ?= pkg-config
 LIB_PKGS := libzstd lmdb libxxhash
 CLI_PKGS := libpcre2-8
 DEB_PKGS := build-essential pkg-config libzstd-dev liblmdb-dev libxxhash-dev libpcre2-dev \
-            zstd time python3 util-linux procps
+            zstd xxhash time python3 util-linux procps coreutils
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(CLI_PKGS) 2>/dev/null)
 LIB_LIBS := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null) -lpthread
@@ -37,7 +37,7 @@ HDRS := spill/spill.h spill/internal.h spill/store_impl.h spill/cli.h index/inde
 
 .PHONY: all deps check-deps test asan ubsan stress demo bench bench-quick install uninstall \
         clean lint-deps
-all: $(BUILD)/libspill.a $(BUILD)/libspill.so $(BUILD)/spill $(BUILD)/payload
+all: $(BUILD)/libspill.a $(BUILD)/libspill.so $(BUILD)/spill $(BUILD)/payload $(BUILD)/read_latency
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -56,6 +56,9 @@ $(BUILD)/payload: bench/payload.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -Wextra -O2 -o $@ $<
 
+$(BUILD)/read_latency: bench/read_latency.c $(BUILD)/libspill.a
+	$(CC) $(ALL_CFLAGS) -Ispill $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libspill.a $(LIB_LIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(BUILD)/libspill.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libspill.a $(LIB_LIBS)
@@ -67,7 +70,7 @@ deps:
 
 # Runs `make deps` only when something is missing.
 check-deps:
-	@if ! $(PKG_CONFIG) --exists $(LIB_PKGS) $(CLI_PKGS) 2>/dev/null || ! command -v zstd >/dev/null \
+	@if ! $(PKG_CONFIG) --exists $(LIB_PKGS) $(CLI_PKGS) 2>/dev/null || ! command -v zstd >/dev/null || ! command -v xxh128sum >/dev/null \
 	   || [ ! -x /usr/bin/time ] || ! command -v python3 >/dev/null; then \
 	  echo "make: installing missing Debian packages (make deps)"; $(MAKE) --no-print-directory deps; fi
 

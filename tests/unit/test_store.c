@@ -515,7 +515,7 @@ static void gc_policy(void)
     ASSERT(!exists(st, b.id));
     ASSERT(exists(st, a.id) && exists(st, c.id));
     char path[512];
-    snprintf(path, sizeof path, "%.300s/objects/%.2s/%s.zst", dir, b.id, b.id + 2);
+    snprintf(path, sizeof path, "%.300s/objects/%.2s/%.30s.zst", dir, b.id, b.id + 2);
     ASSERT(access(path, F_OK) != 0); /* the file went too */
     /* Pins survive any quota. */
     ASSERT_OK(spill_store_pin(st, c.id, 1));
