@@ -578,7 +578,7 @@ static int live_roots(spill_index *ix, MDB_txn *t, spill_index_gc *gc, idset *ro
                 goto out;
     }
     rc = rc == MDB_NOTFOUND ? 0 : rc;
-    if (rc == 0)
+    if (rc == 0 && roots->n)
         qsort(roots->ids, roots->n, 16, id_cmp);
 out:
     mdb_cursor_close(d);
