@@ -671,6 +671,24 @@ static int gc_body(spill_index *ix, MDB_txn *t, void *p)
                 break;
         rc = rc == MDB_NOTFOUND ? 0 : rc;
     }
+    /* The spill log is kept as long as the TTL: older events go with the objects. */
+    if (rc == 0 && gc->ttl_ns > 0) {
+        if (c)
+            mdb_cursor_close(c);
+        c = NULL;
+        if ((rc = mdb_cursor_open(t, ix->events, &c)) != 0)
+            goto out;
+        uint64_t limit = (uint64_t)(gc->now_ns - gc->ttl_ns);
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            const unsigned char *kb = k.mv_data;
+            uint64_t tm = 0;
+            for (int i = 0; i < 8 && k.mv_size >= 8; i++)
+                tm = tm << 8 | kb[i];
+            if (tm >= limit || (rc = mdb_cursor_del(c, 0)) != 0)
+                break;
+        }
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    }
 out:
     if (c)
         mdb_cursor_close(c);

@@ -216,6 +216,8 @@ static int ls_cb(void *ud, const spill_object_info *i)
     return 0;
 }
 
+/* Parses [--json] and, if want_id, one ID. Returns 1 for --json, 0 without, -1 after
+ * printing a usage error. */
 static int json_flag(cli *c, const char *cmd, const char **id, int want_id)
 {
     int json = 0;
@@ -225,10 +227,10 @@ static int json_flag(cli *c, const char *cmd, const char **id, int want_id)
         else if (want_id && !*id && c->argv[i][0] != '-')
             *id = c->argv[i];
         else
-            return cli_usage("%s: unexpected argument %s", cmd, c->argv[i]) - 100;
+            return cli_usage("%s: unexpected argument %s", cmd, c->argv[i]), -1;
     }
     if (want_id && !*id)
-        return cli_usage("%s: which object?", cmd) - 100;
+        return cli_usage("%s: which object?", cmd), -1;
     return json;
 }
 

@@ -535,6 +535,9 @@ static void gc_policy(void)
     int n = 0;
     ASSERT_OK(spill_store_list(st, list_count, &n));
     ASSERT_EQ(n, 1);
+    spill_store_stats ss;
+    ASSERT_OK(spill_store_get_stats(st, &ss));
+    ASSERT_EQ(ss.events, 1); /* the log keeps only what is younger than the TTL */
     spill_verify_report v;
     ASSERT_OK(spill_store_verify(st, NULL, 0, &v, NULL, NULL));
     ASSERT_EQ(v.objects_bad, 0);
