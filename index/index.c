@@ -381,6 +381,14 @@ static int commit_body(spill_index *ix, MDB_txn *t, void *p)
         if ((rc = set_atime(ix, t, old.id, old.atime_ns, now)) != 0)
             return rc;
         old.atime_ns = now;
+        /* The file facts come from the caller, who just looked at the file: it may have
+         * replaced a damaged copy written with other settings. History stays. */
+        old.raw_size = u->row->raw_size;
+        old.comp_size = u->row->comp_size;
+        old.lines = u->row->lines;
+        old.xxh64 = u->row->xxh64;
+        old.frame_size = u->row->frame_size;
+        old.nframes = u->row->nframes;
         if ((rc = put_row(ix, t, &old)) != 0)
             return rc;
     } else if (rc == MDB_NOTFOUND) {

@@ -52,8 +52,9 @@ int spill_index_resolve(spill_index *ix, const uint8_t prefix[16], int nibbles, 
 
 /* Inside one write transaction: calls ensure(ud) (which makes sure the object file
  * is in place; non-zero aborts), then inserts row or, if the id is indexed already,
- * refreshes its access time; records ev (may be NULL) and the session link; drops any
- * doomed mark for the id. *existed tells which. */
+ * refreshes its access time and its file facts (sizes, lines, frames) from row while
+ * keeping its history (created, reads, pins, name); records ev (may be NULL) and the
+ * session link; drops any doomed mark for the id. *existed tells which. */
 int spill_index_commit(spill_index *ix, const spill_index_row *row, const spill_index_event *ev,
                        int (*ensure)(void *ud), void *ud, int *existed);
 

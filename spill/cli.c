@@ -445,22 +445,21 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--store")) {
-            if (i + 1 >= argc)
+            if (i + 1 >= argc) {
+                free(rest);
                 return cli_usage("--store needs a directory");
+            }
             c.store_dir = argv[++i];
         } else if (!strncmp(a, "--store=", 8)) {
             c.store_dir = a + 8;
-        } else if (!cmd && (!strcmp(a, "--help") || !strcmp(a, "-h") || !strcmp(a, "help"))) {
-            fputs(usage_text, stdout);
-            return 0;
+        } else if ((!cmd && !strcmp(a, "help")) || !strcmp(a, "--help") || !strcmp(a, "-h")) {
+            cmd = "--help";
+            break;
         } else if (!cmd && (!strcmp(a, "--version") || !strcmp(a, "-V"))) {
-            printf("spill %s\n", SPILL_VERSION_STRING);
-            return 0;
+            cmd = "--version";
+            break;
         } else if (!cmd) {
             cmd = a;
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(usage_text, stdout);
-            return 0;
         } else {
             rest[c.argc++] = argv[i];
         }
@@ -469,6 +468,8 @@ int main(int argc, char **argv)
     int status;
     if (!cmd)
         status = cli_usage("no command");
+    else if (!strcmp(cmd, "--help")) status = fputs(usage_text, stdout) < 0;
+    else if (!strcmp(cmd, "--version")) status = printf("spill %s\n", SPILL_VERSION_STRING) < 0;
     else if (!strcmp(cmd, "put")) status = cmd_put(&c);
     else if (!strcmp(cmd, "cat")) status = cmd_cat(&c);
     else if (!strcmp(cmd, "grep")) status = cmd_grep(&c);

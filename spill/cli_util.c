@@ -139,7 +139,29 @@ int cli_parse_range(const char *s, uint64_t *a, uint64_t *b, int *has_b)
     return 0;
 }
 
-/* JSON string; bytes that are not valid UTF-8 become U+FFFD so output stays valid. */
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0. p is NUL-terminated. */
+static size_t utf8_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned lo = 0x80, hi = 0xbf; /* the allowed range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf) len = 2;
+    else if (c >= 0xe0 && c <= 0xef) len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    else if (c >= 0xf0 && c <= 0xf4) len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    else return 0;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t k = 2; k < len; k++)
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+    return len;
+}
+
+/* JSON string; bytes that are not well-formed UTF-8 become U+FFFD, so output stays
+ * valid JSON whatever a file name holds. */
 void cli_json_string(FILE *f, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -153,19 +175,9 @@ void cli_json_string(FILE *f, const char *s)
         } else if (c < 0x20) {
             fprintf(f, c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : "\\u%04x", c);
             p++;
-        } else if (c < 0x80) {
-            fputc((int)c, f);
-            p++;
         } else {
-            size_t len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-            size_t k = 1;
-            if (len == 2 && c < 0xc2)
-                len = 0;
-            if (c > 0xf4)
-                len = 0;
-            while (len && k < len && (p[k] & 0xc0) == 0x80)
-                k++;
-            if (len && k == len) {
+            size_t len = utf8_len(p);
+            if (len) {
                 fwrite(p, 1, len, f);
                 p += len;
             } else {

@@ -47,7 +47,8 @@ int spill__hex_to_id(const char *s, uint8_t id[16]);
  *
  * Metadata payload (LE): "SPL1" u32 version u32 flags u32 frame_size u32 nframes
  * u64 raw_size u64 newlines u64 xxh64(content) u8[16] xxh3-128(content) i64 created_ns
- * u16 mime_len mime u64 first_line[nframes] (newlines before frame i). */
+ * u16 mime_len mime u64 first_line[nframes] (newlines before frame i) u32 check, the
+ * low 32 bits of XXH64 over everything after the frame header before it. */
 #define SPILL__SKIP_META 0x184D2A5Cu
 #define SPILL__SKIP_SEEK 0x184D2A5Eu
 #define SPILL__SEEK_MAGIC 0x8F92EAB1u

@@ -6,10 +6,11 @@
 #include "internal.h"
 
 #define META_FIXED (4 + 4 + 4 + 4 + 4 + 8 + 8 + 8 + 16 + 8 + 2)
+#define META_CHECK 4 /* XXH64 (low 32 bits) of the payload before it */
 
 size_t spill__meta_frame_size(size_t nframes, size_t mime_len)
 {
-    return 8 + META_FIXED + mime_len + 8 * nframes;
+    return 8 + META_FIXED + mime_len + 8 * nframes + META_CHECK;
 }
 
 size_t spill__seek_frame_size(size_t nentries)
@@ -42,16 +43,19 @@ void spill__meta_encode(unsigned char *out, const spill__meta *m, const uint64_t
     p += mlen;
     for (uint32_t i = 0; i < m->nframes; i++, p += 8)
         spill__put64(p, first_line[i]);
+    spill__put32(p, (uint32_t)XXH64(out + 8, (size_t)(p - (out + 8)), 0));
 }
 
 int spill__meta_decode(const unsigned char *f, size_t size, spill__meta *m)
 {
-    if (size < 8 + META_FIXED || spill__get32(f) != SPILL__SKIP_META ||
+    if (size < 8 + META_FIXED + META_CHECK || spill__get32(f) != SPILL__SKIP_META ||
         spill__get32(f + 4) != size - 8)
         return SPILL_E_FORMAT;
     const unsigned char *p = f + 8;
     if (spill__get32(p) != SPILL__META_MAGIC)
         return SPILL_E_FORMAT;
+    if (spill__get32(f + size - META_CHECK) != (uint32_t)XXH64(p, size - 8 - META_CHECK, 0))
+        return SPILL_E_CORRUPT;
     memset(m, 0, sizeof *m);
     m->version = spill__get32(p + 4);
     if (m->version != SPILL__META_VERSION)

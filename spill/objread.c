@@ -90,7 +90,8 @@ int spill__obj_open(spill__obj *o, int fd)
         off += o->ent[i].csize;
     }
     spill__seek_entry *me = &o->ent[n - 1];
-    if (off + ts != o->file_size || me->dsize != 0 || me->csize < 8) {
+    if (off + ts != o->file_size || me->dsize != 0 || me->csize < 8 ||
+        me->check != (uint32_t)XXH64(NULL, 0, 0)) {
         rc = bad(o, SPILL_E_CORRUPT, "seek table does not add up to the file size");
         goto err;
     }

@@ -389,7 +389,12 @@ typedef struct link_ctx {
  * hashed in full: a dedup hit is confirmed on the bytes (both hashes and the size),
  * not on the name, and a damaged copy is found and replaced rather than handed out.
  * Reading is ~5x faster than the compression just done, so this costs little. */
-static int same_content(spill_writer *w, int xxfd, const char *name, uint32_t flags)
+typedef struct file_facts {
+    uint64_t size;
+    uint32_t frame_size, nframes;
+} file_facts;
+
+static int same_content(spill_writer *w, int xxfd, const char *name, uint32_t flags, file_facts *ff)
 {
     int fd = openat(xxfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
@@ -408,6 +413,9 @@ static int same_content(spill_writer *w, int xxfd, const char *name, uint32_t fl
         int e = spill__obj_digest(&o, &d);
         rc = e ? e : d.xxh64 == XXH64_digest(w->h64) && memcmp(d.hash, mine.digest, 16) == 0;
     }
+    ff->size = o.file_size;
+    ff->frame_size = o.meta.frame_size;
+    ff->nframes = o.nframes;
     spill__obj_close(&o);
     return rc;
 }
@@ -498,6 +506,7 @@ int spill_writer_commit(spill_writer *w, spill_object_info *info)
     spill__content_id(st, w->h3, base);
     uint64_t xxh = XXH64_digest(w->h64);
     int deduped = 0;
+    file_facts ff = {w->comp_size, (uint32_t)w->frame_size, (uint32_t)w->nframes};
     for (uint32_t k = 0;; k++) {
         if (k > MAX_COLLISIONS) {
             rc = spill__fail(st, SPILL_E_COLLISION, "more than %d stored contents share this hash",
@@ -526,8 +535,10 @@ int spill_writer_commit(spill_writer *w, spill_object_info *info)
             rc = spill__fail(st, -errno, "link into %s/objects: %s", st->dir, strerror(errno));
             goto out;
         }
-        int same = same_content(w, lc.xxfd, lc.name, flags);
+        file_facts theirs = {0};
+        int same = same_content(w, lc.xxfd, lc.name, flags, &theirs);
         if (same == 1) {
+            ff = theirs; /* the row must describe the copy that stays */
             deduped = 1;
             break;
         }
@@ -544,12 +555,12 @@ int spill_writer_commit(spill_writer *w, spill_object_info *info)
     spill_index_row row = {0};
     memcpy(row.id, id, 16);
     row.raw_size = w->raw_size;
-    row.comp_size = w->comp_size;
+    row.comp_size = ff.size;
     row.lines = w->newlines + ((flags & SPILL__FLAG_PARTIAL_LAST) != 0);
     row.tokens = w->tokens;
     row.xxh64 = xxh;
-    row.frame_size = (uint32_t)w->frame_size;
-    row.nframes = (uint32_t)w->nframes;
+    row.frame_size = ff.frame_size;
+    row.nframes = ff.nframes;
     row.created_ns = row.atime_ns = spill__now_ns();
     snprintf(row.token_counter, sizeof row.token_counter, "%s", w->counter);
     snprintf(row.mime, sizeof row.mime, "%s", mime);

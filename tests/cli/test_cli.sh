@@ -33,6 +33,8 @@ lines_of() {
 }
 rnd() { echo $(( ((RANDOM << 15) | RANDOM) % $1 )); } # 0 .. $1-1 (up to 2^30)
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# Valid JSON in strict UTF-8 (RFC 8259); python's stdin would let bad bytes through.
+is_json() { python3 -c 'import json,sys; json.loads(sys.stdin.buffer.read().decode("utf-8"))' 2>/dev/null; }
 # bytes A..B (0-based, B excluded) of a file, with standard tools.
 slice() { tail -c +$(($2 + 1)) "$1" | head -c $(($3 - $2)); }
 flip_byte() { # flip_byte FILE OFFSET: xor one byte with 0xff in place
@@ -48,7 +50,7 @@ path_of() { "$SPILL" --store "$1" show "$2" --json | json 'd["path"]'; }
 S="$T/store"
 sp() { "$SPILL" --store "$S" "$@"; }
 
-if [ "$LIGHT" = 1 ]; then BIG=1M; NR=15; else BIG=3M; NR=30; fi
+if [ "$LIGHT" = 1 ]; then BIG=2500000; NR=15; else BIG=3M; NR=30; fi # > 2 MiB: two 1 MiB frame boundaries
 
 # ---- data ------------------------------------------------------------------------------
 D="$T/data"; mkdir -p "$D"
@@ -97,13 +99,34 @@ c_put_json() {
   for f in big partial one empty rand; do
     run sp put "$D/$f" --json
     [ "$RC" = 0 ] || bad "$f: exit $RC" || return
-    python3 -c 'import json,sys; json.load(sys.stdin)' <"$T/out" 2>/dev/null || bad "$f: not JSON: $(head -c 200 "$T/out")" || return
+    is_json <"$T/out" || bad "$f: not JSON: $(head -c 200 "$T/out")" || return
     local got; got=$(json 'd["id"], d["bytes"], d["lines"]' <"$T/out")
     local want="$(hash_of "$D/$f") $(size_of "$D/$f") $(lines_of "$D/$f")"
     [ "$got" = "$want" ] || bad "$f: got $got want $want" || return
   done
 }
 tcase "put --json is valid JSON with the right id, bytes and lines" c_put_json
+
+c_json_names() {
+  local s="$T/names" i=0 n cmd bads=""
+  local -a names=($'q"uo\\te\n\t\x01\x7f/x' $'ok\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80' $'\xff\xfe' $'\xc3\x28'
+                  $'\xed\xa0\x80' $'\xf4\x90\x80\x80' $'\xe0\x80\x80' $'\xf0\x80\x80\x80' $'\xe2\x82')
+  for n in "${names[@]}"; do
+    i=$((i + 1))
+    echo "content $i" | "$SPILL" --store "$s" put - --name "$n" --json >"$T/out" 2>"$T/err" || bad "put #$i failed: $(errline)" || return
+    is_json <"$T/out" || { bads="$bads [$(printf %s "$n" | od -An -tx1 | sed 's/^ //')]"; continue; }
+    if [ "$i" -le 2 ]; then # valid UTF-8 names come back unchanged
+      [ "$(python3 -c 'import json,sys; sys.stdout.buffer.write(json.loads(sys.stdin.buffer.read())["name"].encode())' <"$T/out" | od -An -tx1)" = "$(printf %s "$n" | od -An -tx1)" ] \
+        || bad "name #$i does not round-trip" || return
+    fi
+  done
+  [ -z "$bads" ] || bad "put --json is not valid UTF-8 JSON for names with bytes$bads" || return
+  for cmd in "ls --json" "show $(echo "content 5" | xxh128sum | cut -c1-8) --json" "stats --json"; do
+    "$SPILL" --store "$s" $cmd >"$T/out" 2>"$T/err" || bad "$cmd failed" || return
+    is_json <"$T/out" || bad "$cmd output is not valid UTF-8 JSON" || return
+  done
+}
+tcase "--json stays valid UTF-8 JSON for names with quotes, control bytes and invalid UTF-8" c_json_names
 
 c_dedup() {
   local s2="$T/dedup" a b
@@ -195,6 +218,14 @@ c_cat_bytes_bad() {
   [ "$RC" != 0 ] || bad "--bytes x:5 accepted"
 }
 tcase "cat --bytes rejects a start past the end and malformed ranges" c_cat_bytes_bad
+
+c_cat_epipe() {
+  local st
+  "$SPILL" --store "$S" cat "$ID_BIG4" 2>"$T/err" | head -c 100 >/dev/null
+  st=${PIPESTATUS[0]}
+  [ "$st" = 0 ] && [ ! -s "$T/err" ] || bad "cat | head -c 100: exit $st, stderr: $(errline)"
+}
+tcase "cat into a pipe closed early exits 0 without a message" c_cat_epipe
 
 c_cat_lines() {
   local f=$D/text id=$ID_TEXT4 n i a b
@@ -369,6 +400,42 @@ c_symlink_put() {
 }
 tcase "put into a store whose objects/xx is a symlink does not write through it" c_symlink_put
 
+c_symlink_final_name() {
+  local s="$T/sym4" id
+  "$SPILL" --store "$s" put "$D/one" -q >/dev/null || bad "put failed" || return
+  $PAYLOAD 65432 "$((SEED + 98))" >"$T/symname"
+  id=$(hash_of "$T/symname")
+  echo "precious-$SEED" >"$T/precious"; cp "$T/precious" "$T/precious.orig"
+  mkdir -p "$s/objects/${id:0:2}"
+  ln -s "$T/precious" "$s/objects/${id:0:2}/${id:2}.zst"
+  run "$SPILL" --store "$s" put "$T/symname" -q
+  cmp -s "$T/precious" "$T/precious.orig" || bad "the symlink's target was modified" || return
+  if [ "$RC" = 0 ]; then
+    [ ! -L "$s/objects/${id:0:2}/${id:2}.zst" ] || bad "put succeeded but the object name is still a symlink" || return
+    "$SPILL" --store "$s" cat "$id" | cmp -s - "$T/symname" || bad "object does not read back" || return
+  else
+    one_error_line || bad "put failed without one spill: line: $(errline)" || return
+  fi
+  run "$SPILL" --store "$s" verify
+  [ "$RC" = 0 ] || [ -L "$s/objects/${id:0:2}/${id:2}.zst" ] || bad "verify exit $RC: $(errline)"
+}
+tcase "put over a symlink planted at the object's name never writes to its target" c_symlink_final_name
+
+c_symlink_top() {
+  local s="$T/sym5" d
+  "$SPILL" --store "$s" put "$D/one" -q >/dev/null || bad "put failed" || return
+  for d in objects index; do
+    mv "$s/$d" "$s/$d.real"; ln -s "$s/$d.real" "$s/$d"
+    run "$SPILL" --store "$s" put "$D/odd1" -q
+    [ "$RC" != 0 ] && one_error_line || bad "put with $d/ a symlink: exit $RC $(errline)" || return
+    run "$SPILL" --store "$s" ls
+    [ "$RC" != 0 ] && one_error_line || bad "ls with $d/ a symlink: exit $RC $(errline)" || return
+    rm "$s/$d"; mv "$s/$d.real" "$s/$d"
+  done
+  [ -z "$(find "$s/objects" -name "$(hash_of "$D/odd1" | cut -c3-)*")" ] || bad "odd1 got written"
+}
+tcase "a store whose objects/ or index/ is a symlink is refused" c_symlink_top
+
 # ---- permissions ---------------------------------------------------------------------
 c_perms() {
   local base="$T/perm/a/b" s="$T/perm/a/b/store" id p x
@@ -514,7 +581,7 @@ c_ls() {
   local n ids
   run sp ls --json
   [ "$RC" = 0 ] || bad "ls --json exit $RC" || return
-  python3 -c 'import json,sys; json.load(sys.stdin)' <"$T/out" 2>/dev/null || bad "ls --json is not JSON" || return
+  is_json <"$T/out" || bad "ls --json is not JSON" || return
   n=$(json 'len(d)' <"$T/out")
   ids=$(json '"\n".join(sorted(o["id"] for o in d))' <"$T/out")
   local want; want=$(find "$S/objects" -name '*.zst' | sed -E 's|.*/objects/(..)/(.{30})\.zst$|\1\2|' | sort)
@@ -538,7 +605,7 @@ c_show() {
   grep -Eq "^bytes: +$(size_of "$f") " "$T/out" || bad "show bytes wrong" || return
   grep -Eq "^lines: +$(lines_of "$f")$" "$T/out" || bad "show lines wrong" || return
   run sp show "$id" --json
-  python3 -c 'import json,sys; json.load(sys.stdin)' <"$T/out" 2>/dev/null || bad "show --json is not JSON" || return
+  is_json <"$T/out" || bad "show --json is not JSON" || return
   [ "$(json 'd["id"], d["bytes"], d["lines"], d["frames"]' <"$T/out")" = "$id $(size_of "$f") $(lines_of "$f") $(( ($(size_of "$f") + 1048575) / 1048576 ))" ] \
     || bad "show --json fields: $(head -c 200 "$T/out")" || return
   [ "$(json 'd["stored_bytes"]' <"$T/out")" = "$(size_of "$(json 'd["path"]' <"$T/out")")" ] || bad "stored_bytes is not the file size" || return
@@ -550,7 +617,7 @@ tcase "show and show --json describe one object" c_show
 c_stats() {
   run sp stats --json
   [ "$RC" = 0 ] || bad "exit $RC" || return
-  python3 -c 'import json,sys; json.load(sys.stdin)' <"$T/out" 2>/dev/null || bad "stats --json is not JSON" || return
+  is_json <"$T/out" || bad "stats --json is not JSON" || return
   local got want
   got=$(json 'd["objects"], d["bytes"], d["stored_bytes"], d["store"]' <"$T/out")
   want=$(sp ls --json | python3 -c "import json,sys; d=json.load(sys.stdin); print(len(d), sum(o['bytes'] for o in d), sum(o['stored_bytes'] for o in d), '$S')")
@@ -561,11 +628,13 @@ c_stats() {
 tcase "stats and stats --json agree with ls" c_stats
 
 c_help() {
+  local problems=""
   run "$SPILL" --help
-  [ "$RC" = 0 ] && grep -q '^usage: spill' "$T/out" || bad "--help: exit $RC" || return
+  [ "$RC" = 0 ] && grep -q '^usage: spill' "$T/out" || problems="$problems; --help: exit $RC $(grep -m1 -o 'LeakSanitizer.*' "$T/err")"
   run "$SPILL" --version
   local v; v=$(sed -n 's/^#define SPILL_VERSION_STRING "\(.*\)"/\1/p' "$HDR")
-  [ "$RC" = 0 ] && [ -n "$v" ] && grep -qx "spill $v" "$T/out" || bad "--version printed '$(head -c 80 "$T/out")', header says $v" || return
+  [ "$RC" = 0 ] && [ -n "$v" ] && grep -qx "spill $v" "$T/out" || problems="$problems; --version: exit $RC, printed '$(head -c 80 "$T/out")', header says $v $(grep -m1 -o 'LeakSanitizer.*' "$T/err")"
+  [ -z "$problems" ] || bad "${problems#; }" || return
   run "$SPILL" --store "$S" frobnicate
   [ "$RC" = 2 ] && one_error_line || bad "unknown command: exit $RC $(errline)" || return
   run "$SPILL" --store "$S"
@@ -672,6 +741,35 @@ c_corrupt_frame() {
   [ "$RC" = 2 ] || bad "grep over the corrupt frame: exit $RC, want 2"
 }
 tcase "a flipped byte in a data frame: verify BAD, cat fails without printing it" c_corrupt_frame
+
+# Putting the same content again replaces a damaged copy (writer.c: same_content).
+c_heal_same() {
+  local s="$T/corrupt" id p
+  id=$(hash_of "$D/text"); p=$(path_of "$s" "$id")
+  run "$SPILL" --store "$s" verify "$id"
+  [ "$RC" = 1 ] || bad "the object is not damaged to begin with (verify exit $RC)" || return
+  run "$SPILL" --store "$s" put "$D/text" --frame-size 65536 -q
+  [ "$RC" = 0 ] && [ "$(cat "$T/out")" = "$id" ] || bad "re-put: exit $RC $(errline)" || return
+  "$SPILL" --store "$s" cat "$id" | cmp -s - "$D/text" || bad "still unreadable after the re-put" || return
+  run "$SPILL" --store "$s" verify
+  [ "$RC" = 0 ] || bad "verify after the re-put: exit $RC $(errline)"
+}
+tcase "re-putting the content replaces a damaged object (same settings)" c_heal_same
+
+c_heal_other() {
+  local s="$T/heal" id p
+  id=$("$SPILL" --store "$s" put "$D/text" --frame-size 65536 -q) || bad "put failed" || return
+  p=$(path_of "$s" "$id")
+  flip_byte "$p" $(( $(size_of "$p") / 2 ))
+  run "$SPILL" --store "$s" put "$D/text" -q # default 1 MiB frames this time
+  [ "$RC" = 0 ] && [ "$(cat "$T/out")" = "$id" ] || bad "re-put: exit $RC $(errline)" || return
+  "$SPILL" --store "$s" cat "$id" | cmp -s - "$D/text" || bad "still unreadable after the re-put" || return
+  run "$SPILL" --store "$s" verify
+  [ "$RC" = 0 ] || bad "verify after the re-put: exit $RC: $(errline)" || return
+  run "$SPILL" --store "$s" show "$id" --json
+  [ "$(json 'd["stored_bytes"]' <"$T/out")" = "$(size_of "$p")" ] || bad "show: stored_bytes $(json 'd["stored_bytes"]' <"$T/out"), file has $(size_of "$p")"
+}
+tcase "re-putting with another --frame-size replaces a damaged object and its index row" c_heal_other
 
 c_corrupt_seek() {
   local s="$T/corrupt2" id p sz k missed=""
