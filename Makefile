@@ -92,7 +92,7 @@ ubsan: check-deps
 
 # More crash trials than `make test` runs.
 stress: check-deps all-tests
-	@SPILL_CRASH_TRIALS=2000 tests/run.sh $(BUILD) crash
+	@SPILL_CRASH_TRIALS=2000 SPILL_GC_CRASH_TRIALS=400 tests/run.sh $(BUILD) 'durability|gc_crash'
 
 demo: check-deps
 	@$(MAKE) --no-print-directory all

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tests/run.sh BUILD [FILTER] - runs every test program and prints one summary line.
+# tests/run.sh BUILD [REGEX] - runs every test program (or those whose name matches
+# REGEX) and prints one summary line.
 #
 # Test programs are build/tests/test_* (C, from tests/unit) and tests/cli/*.sh. Each
 # prints one line per case: "ok - NAME", "not ok - NAME: WHY" or "skip - NAME: WHY".
@@ -22,7 +23,7 @@ for t in "$root/$build"/tests/test_*; do [ -x "$t" ] && progs+=("$t"); done
 for t in "$here"/cli/*.sh; do [ -f "$t" ] && [ "$(basename "$t")" != lib.sh ] && progs+=("$t"); done
 for prog in "${progs[@]}"; do
   name=$(basename "$prog" .sh)
-  if [ -n "$filter" ] && [[ "$name" != *"$filter"* ]]; then continue; fi
+  if [ -n "$filter" ] && ! [[ "$name" =~ $filter ]]; then continue; fi
   echo "# $name"
   out=$(mktemp)
   start=$(date +%s)
