@@ -819,3 +819,80 @@ int spill_index_get_stats(spill_index *ix, spill_index_stats *st)
     memset(st, 0, sizeof *st);
     return ix_read(ix, stats_body, st);
 }
+
+/* ---- the spill log ---- */
+
+static const unsigned char *get_str(const unsigned char *p, const unsigned char *end, char out[256])
+{
+    if (!p || p >= end || p + 1 + p[0] > end)
+        return NULL;
+    memcpy(out, p + 1, p[0]);
+    out[p[0]] = 0;
+    return p + 1 + p[0];
+}
+
+int spill_index_events(spill_index *ix, int (*fn)(void *ud, const spill_index_logged *e), void *ud)
+{
+    enum { BATCH = 64 };
+    typedef struct { uint8_t id[16]; int64_t t; char s[4][256]; } copy;
+    copy *batch = malloc(BATCH * sizeof *batch);
+    if (!batch)
+        return SPILL_E_NOMEM;
+    unsigned char next[16] = {0};
+    int first = 1, rc = 0;
+    for (;;) {
+        MDB_txn *t;
+        MDB_cursor *c;
+        size_t n = 0;
+        if ((rc = begin(ix, MDB_RDONLY, &t)) != 0)
+            break;
+        if ((rc = mdb_cursor_open(t, ix->events, &c)) != 0) {
+            mdb_txn_abort(t);
+            rc = fail(ix, rc, "log");
+            break;
+        }
+        MDB_val k = {16, next}, v;
+        int op = MDB_SET_RANGE;
+        while (n < BATCH && (rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+            op = MDB_NEXT;
+            if (k.mv_size != 16 || v.mv_size < 16 || (!first && memcmp(k.mv_data, next, 16) == 0))
+                continue;
+            const unsigned char *p = v.mv_data, *end = p + v.mv_size, *kb = k.mv_data;
+            copy *e = &batch[n];
+            memcpy(e->id, p, 16);
+            uint64_t tm = 0;
+            for (int i = 0; i < 8; i++)
+                tm = tm << 8 | kb[i];
+            e->t = (int64_t)tm;
+            p += 16;
+            for (int i = 0; i < 4; i++)
+                p = get_str(p, end, e->s[i]);
+            if (p) /* a damaged record is skipped, not shown half-read */
+                n++;
+            memcpy(next, k.mv_data, 16);
+        }
+        mdb_cursor_close(c);
+        mdb_txn_abort(t);
+        if (rc && rc != MDB_NOTFOUND) {
+            rc = fail(ix, rc, "log");
+            break;
+        }
+        int done = rc == MDB_NOTFOUND;
+        rc = 0;
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            spill_index_logged l;
+            memcpy(l.id, batch[i].id, 16);
+            l.ev.time_ns = batch[i].t;
+            l.ev.session = batch[i].s[0];
+            l.ev.server = batch[i].s[1];
+            l.ev.tool = batch[i].s[2];
+            l.ev.request_id = batch[i].s[3];
+            rc = fn(ud, &l);
+        }
+        if (rc || done)
+            break;
+        first = 0;
+    }
+    free(batch);
+    return rc;
+}

@@ -95,4 +95,12 @@ int spill_index_if_unindexed(spill_index *ix, const uint8_t id[16], int (*fn)(vo
 
 int spill_index_get_stats(spill_index *ix, spill_index_stats *st);
 
+/* The spill log, oldest first. Strings in ev are borrowed for the call; fn returns
+ * non-zero to stop. Events are copied out in batches: fn runs outside any txn. */
+typedef struct spill_index_logged {
+    uint8_t id[16];
+    spill_index_event ev;
+} spill_index_logged;
+int spill_index_events(spill_index *ix, int (*fn)(void *ud, const spill_index_logged *e), void *ud);
+
 #endif

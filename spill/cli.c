@@ -29,6 +29,8 @@ static const char usage_text[] =
     "  ls [--json]                          list objects\n"
     "  show ID [--json]                     one object's metadata and path\n"
     "  stats [--json]                       totals for the store\n"
+    "  log [ID] [--json]                    the spill log: when each object was stored, by\n"
+    "                                       which session, server, tool and request\n"
     "  verify [ID...]                       re-hash objects and check every frame, the seek\n"
     "                                       table, the line index and the index row;\n"
     "                                       exit 1 if anything is corrupt\n"
@@ -342,6 +344,67 @@ static int cmd_stats(cli *c)
     return 0;
 }
 
+typedef struct log_ctx { int json, n; } log_ctx;
+
+static int log_cb(void *ud, const spill_event *e)
+{
+    log_ctx *l = ud;
+    char t[32];
+    if (l->json) {
+        printf("%s{\"time_ns\":%lld,\"id\":\"%s\",\"session\":", l->n++ ? ",\n" : "\n",
+               (long long)e->time_ns, e->id);
+        cli_json_string(stdout, e->session);
+        printf(",\"server\":");
+        cli_json_string(stdout, e->server);
+        printf(",\"tool\":");
+        cli_json_string(stdout, e->tool);
+        printf(",\"request_id\":");
+        cli_json_string(stdout, e->request_id);
+        printf("}");
+    } else {
+        if (l->n++ == 0)
+            printf("%-20s %-32s %-16s %-16s %-16s %s\n", "TIME", "ID", "SESSION", "SERVER", "TOOL",
+                   "REQUEST");
+        printf("%-20s %-32s %-16s %-16s %-16s %s\n", when(e->time_ns, t), e->id,
+               *e->session ? e->session : "-", *e->server ? e->server : "-",
+               *e->tool ? e->tool : "-", *e->request_id ? e->request_id : "-");
+    }
+    return 0;
+}
+
+static int cmd_log(cli *c)
+{
+    const char *id = NULL;
+    int json = 0;
+    for (int i = 0; i < c->argc; i++) {
+        if (!strcmp(c->argv[i], "--json"))
+            json = 1;
+        else if (!id && c->argv[i][0] != '-')
+            id = c->argv[i];
+        else
+            return cli_usage("log: unexpected argument %s", c->argv[i]);
+    }
+    spill_store *st;
+    int rc = cli_open(c, &st);
+    if (rc)
+        return rc;
+    log_ctx l = {json, 0};
+    char full[SPILL_ID_HEX + 1];
+    if (id && (rc = spill_store_resolve(st, id, full)) != 0) {
+        int e = cli_store_error(st, rc, "log");
+        spill_store_close(st);
+        return e;
+    }
+    if (json)
+        printf("[");
+    rc = spill_store_events(st, id ? full : NULL, log_cb, &l);
+    if (json)
+        printf("%s]\n", l.n ? "\n" : "");
+    int status = rc ? cli_store_error(st, rc, "log") : 0;
+    spill_store_close(st);
+    return status;
+}
+
 /* ---- verify, gc, pin ---- */
 
 static void print_msg(void *ud, const char *msg)
@@ -476,6 +539,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "ls")) status = cmd_ls(&c);
     else if (!strcmp(cmd, "show")) status = cmd_show(&c);
     else if (!strcmp(cmd, "stats")) status = cmd_stats(&c);
+    else if (!strcmp(cmd, "log")) status = cmd_log(&c);
     else if (!strcmp(cmd, "verify")) status = cmd_verify(&c);
     else if (!strcmp(cmd, "gc")) status = cmd_gc(&c);
     else if (!strcmp(cmd, "pin")) status = cmd_pin(&c, 1);

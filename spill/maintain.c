@@ -330,3 +330,42 @@ int spill_store_get_stats(spill_store *st, spill_store_stats *s)
     s->index_used_bytes = is.used_bytes;
     return 0;
 }
+
+typedef struct events_ctx {
+    int filter;
+    uint8_t id[16];
+    spill_event_fn fn;
+    void *ud;
+} events_ctx;
+
+static int event_cb(void *ud, const spill_index_logged *l)
+{
+    events_ctx *c = ud;
+    if (c->filter && memcmp(l->id, c->id, 16) != 0)
+        return 0;
+    spill_event e;
+    spill__id_to_hex(l->id, e.id);
+    e.time_ns = l->ev.time_ns;
+    e.session = l->ev.session;
+    e.server = l->ev.server;
+    e.tool = l->ev.tool;
+    e.request_id = l->ev.request_id;
+    return c->fn(c->ud, &e);
+}
+
+int spill_store_events(spill_store *st, const char *id_or_prefix, spill_event_fn fn, void *ud)
+{
+    events_ctx c = {0, {0}, fn, ud};
+    if (id_or_prefix) {
+        char hex[SPILL_ID_HEX + 1];
+        int rc = spill_store_resolve(st, id_or_prefix, hex);
+        if (rc)
+            return rc;
+        spill__hex_to_id(hex, c.id);
+        c.filter = 1;
+    }
+    int rc = spill_index_events(st->ix, event_cb, &c);
+    return rc < 0 ? spill__fail(st, rc, "log: %s", rc == SPILL_E_NOMEM ? "out of memory"
+                                                                      : spill_index_errmsg(st->ix))
+                  : 0;
+}

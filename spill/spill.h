@@ -220,6 +220,18 @@ typedef struct spill_gc_report {
 int spill_store_gc(spill_store *st, const spill_gc_opts *o, spill_gc_report *r, spill_msg_fn fn,
                    void *ud);
 
+/* One entry of the spill log: an object stored (or stored again) at a time, by whom. */
+typedef struct spill_event {
+    char id[SPILL_ID_HEX + 1];
+    int64_t time_ns;
+    const char *session, *server, *tool, *request_id; /* "" when not given; borrowed */
+} spill_event;
+typedef int (*spill_event_fn)(void *ud, const spill_event *ev);
+/* Calls fn for each logged event, oldest first; only those of one object if
+ * id_or_prefix is not NULL. fn returns non-zero to stop. The log is trimmed by GC to
+ * the TTL. */
+int spill_store_events(spill_store *st, const char *id_or_prefix, spill_event_fn fn, void *ud);
+
 typedef struct spill_store_stats {
     uint64_t objects, raw_bytes, comp_bytes, pinned, events, sessions;
     uint64_t index_map_size, index_used_bytes;

@@ -32,6 +32,8 @@ for prog in "${progs[@]}"; do
   else
     timeout -k 10 "$timeout_s" "$prog" >"$out" 2>&1; rc=$?
   fi
+  # Progress meters of tools (\r ... ) must not hide a result line from the count.
+  tr '\r' '\n' < "$out" > "$out.lines" && mv "$out.lines" "$out"
   cat "$out"
   p=$(grep -c '^ok - ' "$out"); f=$(grep -c '^not ok - ' "$out"); s=$(grep -c '^skip - ' "$out")
   pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
