@@ -26,14 +26,14 @@ ALL_CFLAGS := -std=c11 -Wall -Wextra -fPIC $(SAN) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS ?=
 ALL_LDFLAGS := $(SAN) $(LDFLAGS)
 
-LIB_SRC := spill/error.c spill/objfmt.c spill/writer.c spill/objread.c spill/store.c \
+LIB_SRC := spill/error.c spill/objfmt.c spill/writer.c spill/objread.c spill/store.c spill/scan.c spill/tokens.c \
            spill/maintain.c index/index.c
 CLI_SRC := spill/cli.c spill/cli_util.c spill/cli_read.c
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-HDRS := spill/spill.h spill/internal.h spill/store_impl.h spill/cli.h index/index.h
+HDRS := spill/spill.h spill/internal.h spill/store_impl.h spill/cli.h spill/scan.h spill/tokens.h index/index.h
 
 .PHONY: all deps check-deps test asan ubsan stress demo bench bench-quick install uninstall \
         clean lint-deps

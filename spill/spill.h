@@ -57,7 +57,8 @@ extern "C" {
     XX(-1011, E_TOOBIG, "size limit exceeded")                                               \
     XX(-1012, E_ABORTED, "stopped by the callback")                                          \
     XX(-1013, E_UNSAFE, "store path is not a plain directory (symlink or other file type)")  \
-    XX(-1014, E_COLLISION, "too many hash collisions for one content")
+    XX(-1014, E_COLLISION, "too many hash collisions for one content")                         \
+    XX(-1015, E_JSON, "malformed JSON")
 
 enum spill_error_code {
 #define SPILL__XX_ENUM(v, n, m) SPILL_##n = (v),

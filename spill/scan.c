@@ -1,0 +1,2 @@
+/* scan.c - placeholder; the incremental JSON scanner lands here. */
+#include "scan.h"

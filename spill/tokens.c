@@ -1,0 +1,2 @@
+/* tokens.c - placeholder; the calibrated token estimator lands here. */
+#include "tokens.h"
