@@ -27,17 +27,19 @@ LDFLAGS ?=
 ALL_LDFLAGS := $(SAN) $(LDFLAGS)
 
 LIB_SRC := spill/error.c spill/objfmt.c spill/writer.c spill/objread.c spill/store.c spill/scan.c spill/tokens.c \
+           spill/walk.c spill/preview.c spill/filter.c spill/rewrite.c spill/sink.c \
            spill/maintain.c index/index.c
-CLI_SRC := spill/cli.c spill/cli_util.c spill/cli_read.c
+CLI_SRC := spill/cli.c spill/cli_util.c spill/cli_read.c spill/cli_filter.c
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-HDRS := spill/spill.h spill/internal.h spill/store_impl.h spill/cli.h spill/scan.h spill/tokens.h index/index.h
+HDRS := $(wildcard spill/*.h) index/index.h
 
 .PHONY: all deps check-deps test asan ubsan stress demo bench bench-quick install uninstall \
         clean lint-deps
-all: $(BUILD)/libspill.a $(BUILD)/libspill.so $(BUILD)/spill $(BUILD)/payload $(BUILD)/read_latency
+all: $(BUILD)/libspill.a $(BUILD)/libspill.so $(BUILD)/spill $(BUILD)/payload $(BUILD)/read_latency \
+     $(BUILD)/mkresult
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -53,6 +55,10 @@ $(BUILD)/spill: $(CLI_OBJ) $(BUILD)/libspill.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
 
 $(BUILD)/payload: bench/payload.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -O2 -o $@ $<
+
+$(BUILD)/mkresult: bench/mkresult.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -Wextra -O2 -o $@ $<
 

@@ -39,6 +39,14 @@ static const char usage_text[] =
     "      for longer than the TTL (default 7d); pinned objects and objects of live\n"
     "      sessions stay; orphan and temp files older than the grace (default 1h) go\n"
     "  pin ID | unpin ID                    keep an object through GC, or stop keeping it\n"
+    "  filter [FILE|-] [--requests FILE] [--threshold TOKENS] [--byte-cap SIZE]\n"
+    "      [--min-spill SIZE] [--preview-head SIZE] [--preview-tail SIZE] [--inline-budget SIZE]\n"
+    "      [--vocab claude|o200k|cl100k] [--links on|off|auto] [--server NAME] [--session S]\n"
+    "      [--message] [--no-client-defaults] [--stats]\n"
+    "      the interceptor over a recorded server-to-client NDJSON stream: large results\n"
+    "      come out rewritten with handles, everything else byte-identical. --requests\n"
+    "      reads the recorded client-to-server stream first to learn which ids are which\n"
+    "      calls; without it, result shape decides. Defaults: 100000 tokens, 4KiB, 2KiB, 1KiB\n"
     "\n"
     "IDs are 32 hex digits; any unique prefix of 8 or more digits works.\n"
     "SIZE: 500M, 10G, 1GiB, ... DUR: 3600, 90s, 15m, 2h, 7d.\n"
@@ -540,6 +548,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "show")) status = cmd_show(&c);
     else if (!strcmp(cmd, "stats")) status = cmd_stats(&c);
     else if (!strcmp(cmd, "log")) status = cmd_log(&c);
+    else if (!strcmp(cmd, "filter")) status = cmd_filter(&c);
     else if (!strcmp(cmd, "verify")) status = cmd_verify(&c);
     else if (!strcmp(cmd, "gc")) status = cmd_gc(&c);
     else if (!strcmp(cmd, "pin")) status = cmd_pin(&c, 1);

@@ -239,6 +239,161 @@ typedef struct spill_store_stats {
 } spill_store_stats;
 int spill_store_get_stats(spill_store *st, spill_store_stats *s);
 
+/* ---- Writer metadata known only at the end ------------------------------------------------- */
+
+/* Sets the media type and token count before commit (a streaming filter learns an
+ * image's mimeType or the final count only after the bytes). NULL/0 leave them as
+ * they are. Strings are copied; longer than 127 bytes is SPILL_E_TOOBIG. */
+int spill_writer_set_meta(spill_writer *w, const char *mime, uint64_t tokens,
+                          const char *token_counter);
+
+/* ---- Filter: the streaming interceptor -------------------------------------------------------
+ *
+ * A spill_filter sits on an MCP message stream. Client-to-server bytes teach it which
+ * request ids are tools/call, tasks/result, resources/read or prompts/get (and the tool,
+ * client and protocol era); server-to-client bytes are scanned as they arrive. A
+ * response to one of those whose payloads (content[].text, image/audio data, embedded
+ * resources, structuredContent, contents[], prompt messages) exceed the token threshold
+ * is rewritten: each large payload goes to an object through the sink and is replaced
+ * by a handle with a preview. Everything else leaves byte-identical and in order.
+ *
+ * Memory: a message is held only while undecided and only up to the inline budget;
+ * past it, payload bytes stream to the sink. Peak memory does not grow with output size.
+ *
+ * HowTo (stdio, both directions):
+ *     spill_filter_opts o; spill_filter_opts_init(&o);
+ *     spill_store_sink(store, &sink); o.sink = &sink; o.emit = my_emit; o.emit_ud = me;
+ *     spill_filter_new(&f, &o);
+ *     on bytes from the agent:  spill_filter_feed(f, SPILL_C2S, p, n);
+ *     on bytes from the server: spill_filter_feed(f, SPILL_S2C, p, n);
+ *     at end of a stream:       spill_filter_finish(f, dir);
+ *     spill_filter_free(f);
+ * my_emit(ud, dir, p, n) receives the bytes to pass on, in order, per direction.
+ *
+ * Threads: a filter is used by one thread at a time; two filters are independent. */
+
+typedef enum spill_dir { SPILL_S2C = 0, SPILL_C2S = 1 } spill_dir;
+typedef enum spill_framing {
+    SPILL_FRAMING_NDJSON = 0,  /* newline-delimited messages (stdio); \r\n accepted */
+    SPILL_FRAMING_MESSAGE = 1, /* the caller marks each message's end (HTTP body, SSE event) */
+} spill_framing;
+
+/* Receives output bytes. Return 0, or non-zero to stop: the feed then fails with
+ * SPILL_E_ABORTED. data is valid during the call only. */
+typedef int (*spill_emit_fn)(void *ud, spill_dir dir, const void *data, size_t size);
+
+/* Where spilled payloads go. commit fills info (at least id, raw_size, lines; path may
+ * be ""). A sink is called from the filter's thread only. */
+typedef struct spill_object_sink {
+    void *ctx;
+    int (*begin)(void *ctx, void **obj, const spill_put_info *pi);
+    int (*write)(void *obj, const void *data, size_t size);
+    int (*commit)(void *obj, const char *mime, uint64_t tokens, const char *counter,
+                  spill_object_info *info);
+    void (*abort)(void *obj);
+    /* A detail for the last failure, or NULL. */
+    const char *(*last_error)(void *ctx);
+} spill_object_sink;
+
+/* Fills sink with the object store st as the destination (st must outlive it). */
+void spill_store_sink(spill_store *st, spill_object_sink *sink);
+
+/* A token counter: create/feed/count/destroy one state per payload. */
+typedef struct spill_counter_vtab {
+    const char *name; /* shown in handles, e.g. "estimate:claude*1.10" */
+    void *ctx;
+    int (*create)(void *ctx, void **state);
+    void (*feed)(void *state, const void *data, size_t size);
+    uint64_t (*count)(const void *state);
+    void (*destroy)(void *state);
+} spill_counter_vtab;
+
+/* The built-in calibrated estimator: vocab "claude" (legacy Claude, reported x1.10),
+ * "o200k" or "cl100k" (reported x1.00). NULL for an unknown name. Static storage. */
+const spill_counter_vtab *spill_estimator(const char *vocab);
+
+/* Allocation for the filter (tests inject failures). NULL members: libc. */
+typedef struct spill_allocator {
+    void *ctx;
+    void *(*alloc)(void *ctx, size_t size);
+    void *(*realloc)(void *ctx, void *p, size_t size);
+    void (*free)(void *ctx, void *p);
+} spill_allocator;
+
+/* A threshold override: the first rule whose non-NULL fields all match wins. A client
+ * rule caps whatever applies (a client that cuts at 25,000 tokens needs spill to act
+ * below that). Names match case-insensitively; client names match as substrings. */
+typedef struct spill_rule {
+    const char *server, *tool, *client;
+    uint64_t threshold_tokens;
+} spill_rule;
+
+/* Built-in client caps (documented in README): Claude Code 25,000; Codex 10,000;
+ * Gemini CLI 10,000; Goose 50,000; Cline 2,000; Copilot 2,500. Static storage. */
+const spill_rule *spill_default_client_rules(size_t *n);
+
+#define SPILL_NO_LIMIT UINT64_MAX
+
+typedef struct spill_filter_opts {
+    spill_framing framing;
+    uint64_t threshold_tokens;   /* default 100,000 */
+    uint64_t byte_cap;           /* spill past this many payload bytes too; SPILL_NO_LIMIT */
+    size_t inline_budget;        /* bytes held while undecided; default clamp(16 x threshold,
+                                    1 MiB, 64 MiB); a message past it is decided as large */
+    size_t min_spill_bytes;      /* in a large result, payloads below this stay; 4096 */
+    size_t preview_head_bytes;   /* 2048 */
+    size_t preview_tail_bytes;   /* 1024 */
+    size_t max_skeleton_bytes;   /* the rewritten message outside payloads; 16 MiB */
+    const spill_rule *rules;     /* checked in order; may be NULL */
+    size_t nrules;
+    int client_defaults;         /* 1: apply spill_default_client_rules() (default 1) */
+    int resource_links;          /* -1 auto (when the era has them), 0 never, 1 always */
+    const char *server_name;     /* for rules and the log; else serverInfo.name */
+    const char *session;         /* recorded with each object */
+    const spill_object_sink *sink;       /* required; copied */
+    const spill_counter_vtab *counter;   /* NULL: spill_estimator("claude") */
+    spill_emit_fn emit;          /* required */
+    void *emit_ud;
+    spill_allocator alloc;
+} spill_filter_opts;
+
+void spill_filter_opts_init(spill_filter_opts *o);
+
+typedef struct spill_filter spill_filter;
+
+int spill_filter_new(spill_filter **f, const spill_filter_opts *o);
+/* Feeds bytes of one direction. Emits as soon as bytes are decided. Errors: a sink
+ * failure is not an error (the result says so plainly); SPILL_E_NOMEM, SPILL_E_ABORTED
+ * (emit said stop) are, and are sticky until spill_filter_free. */
+int spill_filter_feed(spill_filter *f, spill_dir dir, const void *data, size_t size);
+/* SPILL_FRAMING_MESSAGE: the message fed so far in dir is complete. */
+int spill_filter_end_message(spill_filter *f, spill_dir dir);
+/* End of the stream in dir: a message cut off mid-way is passed on as it came if it
+ * was still held, or closed as a valid result that says it was cut off. */
+int spill_filter_finish(spill_filter *f, spill_dir dir);
+void spill_filter_free(spill_filter *f); /* NULL ok; aborts unfinished objects */
+
+typedef struct spill_filter_error {
+    int code;
+    uint64_t offset;   /* byte offset in the direction's stream */
+    const char *msg;   /* owned by the filter; valid until the next call */
+} spill_filter_error;
+const spill_filter_error *spill_filter_last_error(const spill_filter *f);
+
+typedef struct spill_filter_stats {
+    uint64_t messages[2];          /* per direction */
+    uint64_t bytes_in[2], bytes_out[2];
+    uint64_t unparseable;          /* passed through unchanged */
+    uint64_t results_rewritten, payloads_spilled, spilled_bytes;
+    uint64_t store_failures, cut_off;
+} spill_filter_stats;
+void spill_filter_get_stats(const spill_filter *f, spill_filter_stats *s);
+
+/* Called by the filter when it replaced a tool's structuredContent, so a sidecar can
+ * strip that tool's outputSchema from later tools/list results. */
+typedef void (*spill_structured_fn)(void *ud, const char *tool);
+void spill_filter_on_structured(spill_filter *f, spill_structured_fn fn, void *ud);
+
 #ifdef __cplusplus
 }
 #endif

@@ -370,6 +370,22 @@ int spill_writer_write(spill_writer *w, const void *data, size_t size)
     return 0;
 }
 
+int spill_writer_set_meta(spill_writer *w, const char *mime, uint64_t tokens,
+                          const char *token_counter)
+{
+    if (mime && strlen(mime) >= sizeof w->mime)
+        return SPILL_E_TOOBIG;
+    if (token_counter && strlen(token_counter) >= sizeof w->counter)
+        return SPILL_E_TOOBIG;
+    if (mime)
+        memcpy(w->mime, mime, strlen(mime) + 1);
+    if (token_counter)
+        memcpy(w->counter, token_counter, strlen(token_counter) + 1);
+    if (tokens)
+        w->tokens = tokens;
+    return 0;
+}
+
 void spill_writer_abort(spill_writer *w)
 {
     if (w)

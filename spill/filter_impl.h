@@ -1,0 +1,124 @@
+/* filter_impl.h - the filter's state, shared by filter.c (framing, learning,
+ * deciding) and rewrite.c (rewriting a large result). Never installed. */
+#ifndef SPILL_FILTER_IMPL_H
+#define SPILL_FILTER_IMPL_H
+
+#include "preview.h"
+#include "scan.h"
+#include "spill.h"
+#include "walk.h"
+
+enum { M_IDLE = 0, M_PROBE, M_PASS, M_REWRITE };
+enum { METHOD_OTHER = 0, METHOD_TOOLS_CALL, METHOD_TASKS_RESULT, METHOD_RESOURCES_READ,
+       METHOD_PROMPTS_GET };
+enum { MAP_SIZE = 1024 };
+
+typedef struct req_entry {
+    char id[SPILL__CAP + 2];
+    char tool[SPILL__CAP];
+    int method;
+} req_entry;
+
+/* One payload being rewritten: staged in memory until it is worth spilling, then
+ * streamed to the sink. */
+typedef struct rw_payload {
+    spill__slot slot;
+    int active, spilling, failed, done;
+    char where[96];
+    unsigned char *raw;            /* raw JSON of the value while small */
+    size_t raw_len, raw_cap;
+    unsigned char *dec;            /* decoded bytes while small */
+    size_t dec_len;
+    uint64_t raw_from;             /* message offset of the value's first byte */
+    int depth;                     /* of the value (structuredContent end) */
+    void *obj;
+    void *counter;
+    spill__b64 b64;
+    unsigned char *b64out;
+    spill__preview pv;
+    uint64_t total;                /* decoded bytes */
+    char err[256];
+    spill_object_info info;
+} rw_payload;
+
+typedef struct rw_member { size_t a, b; uint8_t key; } rw_member;
+
+typedef struct spill__rw {
+    spill__scan sc;
+    spill__walk walk;
+    spill__buf out;
+    uint64_t pos;                  /* message bytes fed to the rewrite so far */
+    uint64_t copied;               /* raw bytes up to here are in out, in a payload, or dropped */
+    const unsigned char *chunk;
+    uint64_t chunk_base;
+    size_t chunk_n;
+    int broken;                    /* JSON error or skeleton over its cap */
+    uint64_t broken_at;
+    rw_payload pl;
+    /* the item around the payload (content item, contents item, prompt content) */
+    int item_depth, item_role, item_rebuild, item_spilled, item_nmem, item_index, msg_index;
+    size_t item_start;
+    rw_member mem[32];
+    int item_overflow;
+    spill__buf handle;             /* the handle text of the item's spilled payload */
+    char item_id[SPILL_ID_HEX + 1];
+    uint64_t item_size;
+    char item_mime[128];
+    int spilled_any;
+    int structured_replaced;
+    spill__buf notes;              /* ids stored, for a result that cannot be rewritten */
+} spill__rw;
+
+typedef struct dirstate {
+    uint64_t off;                  /* bytes fed in this direction */
+    int in_msg, mode;
+    uint64_t msg_off, msg_len;
+    spill__scan sc;
+    spill__walk *walk;
+    unsigned char *buf;            /* a held message (probe) */
+    size_t len;
+    void *counter;                 /* probe: tokens over the message's payloads */
+    uint64_t payload_bytes;
+    int payload_seen, elig_no, id_looked, scan_failed, ws_only, has_msg;
+    uint64_t threshold;
+    int pl_slot, pl_depth;
+    uint64_t pl_off;
+    spill__rw *rw;
+} dirstate;
+
+struct spill_filter {
+    spill_filter_opts o;
+    spill_object_sink sink;
+    const spill_counter_vtab *counter;
+    spill_allocator a;
+    dirstate d[2];
+    req_entry *map;
+    size_t map_next;
+    char server[SPILL__CAP], client[SPILL__CAP], protocol[32], session[256];
+    spill_filter_stats stats;
+    spill_filter_error err;
+    char errmsg[512];
+    int sticky;
+    spill_structured_fn on_structured;
+    void *on_structured_ud;
+    /* the response being rewritten: what the handle says it came from */
+    char origin[SPILL__CAP + 32];
+    int cur_method;
+    char cur_tool[SPILL__CAP];
+};
+
+void *spill__falloc(spill_filter *f, size_t n);
+void spill__ffree(spill_filter *f, void *p);
+void *spill__frealloc(void *ctx, void *p, size_t n);
+int spill__femit(spill_filter *f, spill_dir dir, const void *p, size_t n);
+int spill__ferror(spill_filter *f, int code, uint64_t off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int spill__links_enabled(const spill_filter *f);
+
+int spill__rw_begin(spill_filter *f);
+int spill__rw_feed(spill_filter *f, const unsigned char *p, size_t n);
+/* Ends the message: emits the rewritten message and term. cut_off: the stream ended. */
+int spill__rw_end(spill_filter *f, const char *term, size_t tn, int cut_off);
+void spill__rw_free(spill_filter *f);
+
+#endif

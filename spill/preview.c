@@ -1,0 +1,508 @@
+/* preview.c - head/tail/line counts and JSON shape of a payload, the handle text,
+ * and streaming base64. See preview.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "preview.h"
+
+/* ---- text buffer ---- */
+
+int spill__buf_put(spill__buf *b, const void *p, size_t n)
+{
+    if (b->oom)
+        return -1;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        if (cap > b->max)
+            cap = b->max;
+        if (b->len + n + 1 > cap) {
+            b->oom = 1; /* over the hard cap: callers treat it like OOM */
+            return -1;
+        }
+        char *q = b->realloc(b->ctx, b->p, cap);
+        if (!q) {
+            b->oom = 1;
+            return -1;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = 0;
+    return 0;
+}
+
+int spill__buf_printf(spill__buf *b, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -1;
+    return spill__buf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+int spill__buf_json(spill__buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (spill__buf_put(b, "\"", 1))
+        return -1;
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        if (spill__buf_put(b, s + run, i - run))
+            return -1;
+        char esc[7] = {'\\', 0};
+        size_t k = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
+            esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
+            k = 6;
+        }
+        if (spill__buf_put(b, esc, k))
+            return -1;
+        run = i + 1;
+    }
+    if (spill__buf_put(b, s + run, n - run))
+        return -1;
+    return spill__buf_put(b, "\"", 1);
+}
+
+/* ---- shape ---- */
+
+static char type_of(spill__tok t)
+{
+    switch (t) {
+    case SPILL__TOK_OBJ_BEGIN: return 'o';
+    case SPILL__TOK_ARR_BEGIN: return 'a';
+    case SPILL__TOK_STR_BEGIN: return 's';
+    case SPILL__TOK_NUMBER: return 'n';
+    case SPILL__TOK_TRUE: case SPILL__TOK_FALSE: return 'b';
+    case SPILL__TOK_NULL: return 'z';
+    default: return 0;
+    }
+}
+
+static int is_value_end(spill__tok t)
+{
+    return t == SPILL__TOK_OBJ_END || t == SPILL__TOK_ARR_END || t == SPILL__TOK_STR_END ||
+           t == SPILL__TOK_NUMBER || t == SPILL__TOK_TRUE || t == SPILL__TOK_FALSE ||
+           t == SPILL__TOK_NULL;
+}
+
+static void sample_begin(spill__shape *s, uint64_t off)
+{
+    s->sample_state = 1;
+    s->sample_off = off;
+    s->sample_end = UINT64_MAX;
+}
+
+static int shape_cb(void *ud, const spill__scan_ev *ev)
+{
+    spill__shape *s = ud;
+    char t = type_of(ev->tok);
+    if (ev->depth == 0 && t)
+        s->top = t;
+    if (s->top == 'o') {
+        if (ev->tok == SPILL__TOK_KEY && ev->depth == 1) {
+            s->top_count++;
+            if (s->nkeys < SPILL__SHAPE_KEYS) {
+                size_t n = ev->n < SPILL__SHAPE_NAME - 1 ? ev->n : SPILL__SHAPE_NAME - 1;
+                memcpy(s->keys[s->nkeys].name, ev->s, n);
+                s->keys[s->nkeys].name[n] = 0;
+                s->keys[s->nkeys].type = 0;
+                s->keys[s->nkeys].count = 0;
+                s->nkeys++;
+            }
+        } else if (t && ev->depth == 1 && s->nkeys && s->keys[s->nkeys - 1].type == 0 &&
+                   s->top_count == (uint64_t)s->nkeys) {
+            s->keys[s->nkeys - 1].type = t;
+            if (t == 'a')
+                s->arr_key = s->nkeys - 1;
+        } else if (t && ev->depth == 2 && s->arr_key >= 0) {
+            s->keys[s->arr_key].count++;
+            if (s->sample_state == 0) {
+                snprintf(s->sample_path, sizeof s->sample_path, "%s[0]", s->keys[s->arr_key].name);
+                sample_begin(s, ev->off);
+            }
+        } else if (ev->tok == SPILL__TOK_ARR_END && ev->depth == 1) {
+            s->arr_key = -1;
+        }
+    } else if (s->top == 'a') {
+        if (t && ev->depth == 1) {
+            if (s->top_count++ == 0) {
+                s->elem_type = t;
+                snprintf(s->sample_path, sizeof s->sample_path, "[0]");
+                sample_begin(s, ev->off);
+            }
+        } else if (ev->tok == SPILL__TOK_KEY && ev->depth == 2 && s->top_count == 1 &&
+                   s->nkeys < SPILL__SHAPE_KEYS) {
+            size_t n = ev->n < SPILL__SHAPE_NAME - 1 ? ev->n : SPILL__SHAPE_NAME - 1;
+            memcpy(s->keys[s->nkeys].name, ev->s, n);
+            s->keys[s->nkeys].name[n] = 0;
+            s->nkeys++;
+        }
+    }
+    int sample_depth = s->top == 'a' ? 1 : 2;
+    if (s->sample_state == 1 && is_value_end(ev->tok) && ev->depth == sample_depth &&
+        s->sample_end == UINT64_MAX)
+        s->sample_end = ev->end;
+    return 0;
+}
+
+static void shape_feed(spill__shape *s, const unsigned char *p, size_t n)
+{
+    if (s->state != 0)
+        return;
+    s->base = s->sc.pos;
+    int rc = spill__scan_feed(&s->sc, p, n, shape_cb, s, NULL);
+    if (rc < 0) {
+        s->state = -1;
+        return;
+    }
+    if (s->sample_state == 1) {
+        uint64_t from = s->sample_off > s->base ? s->sample_off : s->base;
+        uint64_t to = s->sample_end < s->base + n ? s->sample_end : s->base + n;
+        if (to > from) {
+            size_t k = (size_t)(to - from), room = sizeof s->sample - s->sample_len;
+            if (k > room) {
+                k = room;
+                s->sample_cut = 1;
+            }
+            memcpy(s->sample + s->sample_len, p + (from - s->base), k);
+            s->sample_len += k;
+        }
+        if (s->sample_end != UINT64_MAX || s->sample_len == sizeof s->sample) {
+            s->sample_cut |= s->sample_end == UINT64_MAX;
+            s->sample_state = 2;
+        }
+    }
+}
+
+/* ---- preview ---- */
+
+void spill__preview_init(spill__preview *p, unsigned char *head, size_t head_cap,
+                         unsigned char *tail, size_t tail_cap, int json)
+{
+    memset(p, 0, sizeof *p);
+    p->head = head;
+    p->head_cap = head_cap;
+    p->tail = tail;
+    p->tail_cap = tail_cap;
+    p->json = json;
+    p->last = '\n';
+    spill__scan_init(&p->shape.sc);
+    p->shape.arr_key = -1;
+}
+
+void spill__preview_feed(spill__preview *p, const void *data, size_t n)
+{
+    const unsigned char *b = data;
+    if (n == 0)
+        return;
+    if (p->head_len < p->head_cap) {
+        size_t k = p->head_cap - p->head_len < n ? p->head_cap - p->head_len : n;
+        memcpy(p->head + p->head_len, b, k);
+        p->head_len += k;
+    }
+    /* Tail ring: only the last tail_cap bytes matter. */
+    if (p->tail_cap) {
+        const unsigned char *q = b;
+        size_t m = n;
+        if (m > p->tail_cap) {
+            q += m - p->tail_cap;
+            m = p->tail_cap;
+        }
+        while (m) {
+            size_t k = p->tail_cap - p->tail_pos < m ? p->tail_cap - p->tail_pos : m;
+            memcpy(p->tail + p->tail_pos, q, k);
+            p->tail_pos = (p->tail_pos + k) % p->tail_cap;
+            q += k;
+            m -= k;
+        }
+        p->tail_len = p->tail_len + n > p->tail_cap ? p->tail_cap : p->tail_len + n;
+    }
+    for (const unsigned char *q = b; (q = memchr(q, '\n', n - (size_t)(q - b))) != NULL; q++)
+        p->newlines++;
+    p->last = b[n - 1];
+    p->bytes += n;
+    if (p->json)
+        shape_feed(&p->shape, b, n);
+}
+
+void spill__preview_finish(spill__preview *p)
+{
+    /* Unroll the ring so the tail reads in order. */
+    if (p->tail_len == p->tail_cap && p->tail_pos) {
+        unsigned char tmp[256];
+        for (size_t done = 0; done < p->tail_pos;) { /* rotate left by tail_pos, in slices */
+            size_t k = p->tail_pos - done < sizeof tmp ? p->tail_pos - done : sizeof tmp;
+            memcpy(tmp, p->tail, k);
+            memmove(p->tail, p->tail + k, p->tail_cap - k);
+            memcpy(p->tail + p->tail_cap - k, tmp, k);
+            done += k;
+        }
+        p->tail_pos = 0;
+    }
+    if (p->json && p->shape.state == 0) {
+        uint64_t off;
+        p->shape.state = spill__scan_finish(&p->shape.sc, shape_cb, &p->shape, &off) == 1 ? 1 : -1;
+    }
+}
+
+/* ---- handle text ---- */
+
+static const char *num(uint64_t v, char buf[32])
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v), o = 0;
+    for (int i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+/* Bytes at the end of p[0..n) that start an unfinished UTF-8 sequence. */
+static size_t utf8_cut_tail(const unsigned char *p, size_t n)
+{
+    for (size_t back = 1; back <= 3 && back <= n; back++) {
+        unsigned char c = p[n - back];
+        if ((c & 0xc0) == 0x80)
+            continue;
+        size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+        return len > back ? back : 0;
+    }
+    return 0;
+}
+
+static size_t count_nl(const unsigned char *p, size_t n)
+{
+    size_t k = 0;
+    for (const unsigned char *q = p; (q = memchr(q, '\n', n - (size_t)(q - p))) != NULL; q++)
+        k++;
+    return k;
+}
+
+static const char *type_name(char t)
+{
+    switch (t) {
+    case 'o': return "object";
+    case 'a': return "array";
+    case 's': return "string";
+    case 'n': return "number";
+    case 'b': return "boolean";
+    case 'z': return "null";
+    default: return "value";
+    }
+}
+
+static int shape_text(spill__buf *b, const spill__shape *s)
+{
+    char n1[32];
+    int rc = 0;
+    if (s->top == 'o') {
+        rc |= spill__buf_printf(b, "shape: JSON object with %s key%s:", num(s->top_count, n1),
+                                s->top_count == 1 ? "" : "s");
+        for (int i = 0; i < s->nkeys; i++) {
+            rc |= spill__buf_printf(b, "%s \"%s\" (%s", i ? "," : "", s->keys[i].name,
+                                    type_name(s->keys[i].type));
+            if (s->keys[i].type == 'a')
+                rc |= spill__buf_printf(b, " of %s", num(s->keys[i].count, n1));
+            rc |= spill__buf_put(b, ")", 1);
+        }
+        if (s->top_count > (uint64_t)s->nkeys)
+            rc |= spill__buf_printf(b, ", ...");
+    } else if (s->top == 'a') {
+        rc |= spill__buf_printf(b, "shape: JSON array of %s", num(s->top_count, n1));
+        if (s->top_count)
+            rc |= spill__buf_printf(b, " (the first is %s %s)",
+                                    s->elem_type == 'a' || s->elem_type == 'o' ? "an" : "a",
+                                    type_name(s->elem_type));
+        if (s->nkeys) {
+            rc |= spill__buf_printf(b, "; keys of the first:");
+            for (int i = 0; i < s->nkeys; i++)
+                rc |= spill__buf_printf(b, "%s %s", i ? "," : "", s->keys[i].name);
+        }
+    } else {
+        rc |= spill__buf_printf(b, "shape: a JSON %s", type_name(s->top));
+    }
+    rc |= spill__buf_put(b, "\n", 1);
+    if (s->sample_len) {
+        size_t n = s->sample_len - utf8_cut_tail((const unsigned char *)s->sample, s->sample_len);
+        rc |= spill__buf_printf(b, "sample %s: ", s->sample_path);
+        rc |= spill__buf_put(b, s->sample, n);
+        rc |= spill__buf_printf(b, "%s\n", s->sample_cut ? " [...]" : "");
+    }
+    return rc ? -1 : 0;
+}
+
+int spill__handle_text(spill__buf *b, const spill__handle_in *in)
+{
+    const spill__preview *p = in->pv;
+    char n1[32], n2[32], n3[32], n4[32];
+    uint64_t lines = p->newlines + (p->bytes && p->last != '\n');
+    int rc = 0;
+    if (in->error) {
+        rc |= spill__buf_printf(b, "[spill] This output was too large for the context, and spill could "
+                                   "not store it: %s. Only the preview below is left; ask the tool "
+                                   "again (narrower, or once the store is fixed) for the rest. spill, "
+                                   "not the server, shortened it.\n", in->error);
+        rc |= spill__buf_printf(b, "size: %s bytes%s\n", num(p->bytes, n1), in->binary ? " of binary data" : "");
+        if (in->where && *in->where)
+            rc |= spill__buf_printf(b, "from: %s%s%s\n", in->where, in->origin && *in->origin ? " of " : "",
+                                    in->origin ? in->origin : "");
+        goto preview;
+    }
+    rc |= spill__buf_printf(b, "[spill] This output was too large for the context, so spill stored "
+                               "all of it and shows only a preview. Nothing was lost: read the rest "
+                               "as shown below. spill, not the server, shortened it.\n");
+    rc |= spill__buf_printf(b, "id: %s\n", in->id);
+    if (in->binary)
+        rc |= spill__buf_printf(b, "size: %s bytes of binary data (%s)\n", num(p->bytes, n1), in->mime);
+    else
+        rc |= spill__buf_printf(b, "size: %s bytes, %s lines, about %s tokens (%s); %s\n",
+                                num(p->bytes, n1), num(lines, n2), num(in->tokens, n3), in->counter,
+                                in->mime);
+    if (in->where && *in->where)
+        rc |= spill__buf_printf(b, "from: %s%s%s\n", in->where, in->origin && *in->origin ? " of " : "",
+                                in->origin ? in->origin : "");
+    if (in->orig_uri && *in->orig_uri)
+        rc |= spill__buf_printf(b, "resource: %s%s%s\n", in->orig_uri,
+                                in->orig_mime && *in->orig_mime ? " " : "",
+                                in->orig_mime ? in->orig_mime : "");
+    if (p->json && p->shape.state == 1)
+        rc |= shape_text(b, &p->shape);
+    rc |= spill__buf_printf(b, "read it:\n");
+    if (in->binary) {
+        rc |= spill__buf_printf(b, "  shell: spill cat %s > FILE   (the exact bytes)\n", in->id);
+    } else {
+        uint64_t page = 200;
+        rc |= spill__buf_printf(b, "  tool spill_read {\"id\":\"%s\",\"lines\":\"1:%llu\"}   next: \"%llu:%llu\", ...\n",
+                                in->id, (unsigned long long)page, (unsigned long long)page + 1,
+                                (unsigned long long)page * 2);
+        rc |= spill__buf_printf(b, "  tool spill_grep {\"id\":\"%s\",\"pattern\":\"REGEX\",\"context\":2}\n", in->id);
+        if (p->json && p->shape.state == 1)
+            rc |= spill__buf_printf(b, "  tool spill_jq {\"id\":\"%s\",\"filter\":\"JQ FILTER\"}\n", in->id);
+        rc |= spill__buf_printf(b, "  shell: spill cat %s --lines 1:%llu; spill grep %s REGEX -C 2\n",
+                                in->id, (unsigned long long)page, in->id);
+    }
+    if (in->path && *in->path)
+        rc |= spill__buf_printf(b, "  file: %s (zstd-compressed; spill cat decompresses it)\n", in->path);
+    rc |= spill__buf_printf(b, "  resource: spill://%s\n", in->id);
+preview:
+    if (in->binary || p->bytes == 0)
+        return rc ? -1 : 0;
+
+    /* Head: cut at the last newline in its second half, else at a UTF-8 boundary. */
+    size_t h = p->head_len;
+    if (h < p->bytes) {
+        const unsigned char *nl = NULL;
+        for (size_t i = h; i > h / 2; i--)
+            if (p->head[i - 1] == '\n') {
+                nl = p->head + i;
+                break;
+            }
+        h = nl ? (size_t)(nl - p->head) : h - utf8_cut_tail(p->head, h);
+    }
+    /* Tail: the bytes after the head, from a line start in its first half if any. */
+    uint64_t tail_start = p->bytes - p->tail_len;
+    size_t t_skip = 0;
+    if (tail_start < h)
+        t_skip = (size_t)(h - tail_start);
+    else if (tail_start > h) {
+        for (size_t i = 0; i < p->tail_len / 2; i++)
+            if (p->tail[i] == '\n') {
+                t_skip = i + 1;
+                break;
+            }
+        while (t_skip < p->tail_len && (p->tail[t_skip] & 0xc0) == 0x80)
+            t_skip++; /* never start inside a UTF-8 sequence */
+    }
+    tail_start += t_skip;
+    size_t t = p->tail_len - t_skip;
+    uint64_t head_nl = count_nl(p->head, h), tail_nl = count_nl(p->tail + t_skip, t);
+    rc |= spill__buf_printf(b, "--- preview: the first %s bytes ---\n", num(h, n1));
+    rc |= spill__buf_put(b, p->head, h);
+    if (h && p->head[h - 1] != '\n')
+        rc |= spill__buf_put(b, "\n", 1);
+    uint64_t elided = tail_start - h;
+    if (elided) {
+        uint64_t first_line = 1 + head_nl, last_line = 1 + p->newlines - tail_nl;
+        rc |= spill__buf_printf(b, "--- %s bytes elided by spill, not by the server (lines %s to %s of %s) ---\n",
+                                num(elided, n1), num(first_line, n2), num(last_line, n3), num(lines, n4));
+    }
+    if (t) {
+        rc |= spill__buf_printf(b, "--- preview: the last %s bytes ---\n", num(t, n1));
+        rc |= spill__buf_put(b, p->tail + t_skip, t);
+        if (p->tail[t_skip + t - 1] != '\n')
+            rc |= spill__buf_put(b, "\n", 1);
+    }
+    rc |= spill__buf_printf(b, "--- end of preview ---");
+    return rc ? -1 : 0;
+}
+
+/* ---- base64 ---- */
+
+static int b64_val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+long spill__b64_decode(spill__b64 *b, const unsigned char *in, size_t n, unsigned char *out)
+{
+    long o = 0;
+    if (b->bad)
+        return -1;
+    for (size_t i = 0; i < n; i++, b->pos++) {
+        unsigned char c = in[i];
+        if (c == '\n' || c == '\r' || c == ' ' || c == '\t')
+            continue;
+        if (c == '=') {
+            b->pad++;
+            continue;
+        }
+        int v = b64_val(c);
+        if (v < 0 || b->pad) { /* data after padding is not base64 either */
+            b->bad = 1;
+            return -1;
+        }
+        b->acc = b->acc << 6 | (uint32_t)v;
+        b->nbits += 6;
+        if (b->nbits >= 8) {
+            b->nbits -= 8;
+            out[o++] = (unsigned char)(b->acc >> b->nbits);
+        }
+    }
+    return o;
+}
+
+int spill__b64_finish(spill__b64 *b)
+{
+    /* Leftover bits must be the zero padding of a final group. */
+    if (b->bad || b->nbits >= 6 || b->pad > 2)
+        return -1;
+    return 0;
+}

@@ -1,0 +1,453 @@
+/* Filter tests over recorded MCP transcripts (tests/data/mcp/NAME.txt): chunking
+ * invariance, byte-identical pass-through, valid rewritten messages, and every
+ * spilled payload stored byte for byte (through an in-memory sink). */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <xxhash.h>
+
+#include "../harness.h"
+#include "preview.h"
+#include "scan.h"
+#include "spill.h"
+
+/* ---- a growable byte buffer ---- */
+typedef struct bytes { unsigned char *p; size_t n, cap; } bytes;
+static void put(bytes *b, const void *p, size_t n)
+{
+    if (b->n + n > b->cap) {
+        b->cap = (b->n + n) * 2 + 64;
+        b->p = realloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+}
+
+/* ---- in-memory sink ---- */
+typedef struct mem_obj { bytes data; char id[33]; char mime[128]; } mem_obj;
+typedef struct mem_sink { mem_obj objs[256]; int n; int fail_after; int begun; } mem_sink;
+
+static int ms_begin(void *ctx, void **obj, const spill_put_info *pi)
+{
+    (void)pi;
+    mem_sink *s = ctx;
+    if (s->fail_after >= 0 && s->begun++ >= s->fail_after)
+        return -28; /* ENOSPC, as a full disk would say */
+    mem_obj *o = calloc(1, sizeof *o);
+    *obj = o;
+    return o ? 0 : SPILL_E_NOMEM;
+}
+static int ms_write(void *obj, const void *p, size_t n)
+{
+    put(&((mem_obj *)obj)->data, p, n);
+    return 0;
+}
+static int ms_commit(void *obj, const char *mime, uint64_t tokens, const char *counter,
+                     spill_object_info *info)
+{
+    (void)tokens;
+    (void)counter;
+    mem_obj *o = obj;
+    extern mem_sink *g_sink;
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits(o->data.p, o->data.n));
+    for (int i = 0; i < 16; i++)
+        sprintf(o->id + 2 * i, "%02x", c.digest[i]);
+    snprintf(o->mime, sizeof o->mime, "%s", mime ? mime : "text/plain");
+    memset(info, 0, sizeof *info);
+    strcpy(info->id, o->id);
+    info->raw_size = o->data.n;
+    snprintf(info->mime, sizeof info->mime, "%s", o->mime);
+    if (g_sink->n < 256)
+        g_sink->objs[g_sink->n++] = *o;
+    else
+        free(o->data.p);
+    free(o);
+    return 0;
+}
+static void ms_abort(void *obj)
+{
+    mem_obj *o = obj;
+    free(o->data.p);
+    free(o);
+}
+mem_sink *g_sink;
+
+static void sink_clear(mem_sink *s)
+{
+    for (int i = 0; i < s->n; i++)
+        free(s->objs[i].data.p);
+    memset(s, 0, sizeof *s);
+    s->fail_after = -1;
+}
+
+/* ---- transcripts ---- */
+
+typedef struct payload { bytes data; } payload;
+typedef struct line { char kind; bytes text; payload pl[8]; int npl; } line;
+typedef struct transcript { line lines[64]; int n; bytes c2s, s2c; } transcript;
+
+static uint64_t rng;
+static uint64_t next(void)
+{
+    uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void gen_text(bytes *b, size_t n)
+{
+    static const char *w[] = {"alpha", "beta", "gamma", "\"quoted\"", "back\\slash", "tab\t",
+                              "café", "日本語", "emoji😀", "ERROR", "took=12ms", "{\"k\":1}"};
+    while (b->n < n) {
+        const char *s = w[next() % 12];
+        put(b, s, strlen(s));
+        put(b, next() % 9 == 0 ? "\n" : " ", 1);
+    }
+    b->n = n;
+    while (b->n && (b->p[b->n - 1] & 0xc0) == 0x80) /* never end inside a UTF-8 sequence */
+        b->n--;
+    if (b->n && b->p[b->n - 1] >= 0xc0)
+        b->n--;
+}
+
+static void gen_json(bytes *b, size_t n)
+{
+    put(b, "{\"items\":[", 10);
+    for (int i = 0; b->n < n; i++) {
+        char rec[160];
+        int k = snprintf(rec, sizeof rec, "%s{\"id\":%d,\"name\":\"item %d\",\"tags\":[\"a\",\"b\"],\"ok\":%s}",
+                         i ? "," : "", i, (int)(next() % 1000), next() % 2 ? "true" : "false");
+        put(b, rec, (size_t)k);
+    }
+    put(b, "],\"total\":1}", 12);
+}
+
+static void json_escape(bytes *out, const bytes *in)
+{
+    for (size_t i = 0; i < in->n; i++) {
+        unsigned char c = in->p[i];
+        char e[8];
+        if (c == '"' || c == '\\') { e[0] = '\\'; e[1] = (char)c; put(out, e, 2); }
+        else if (c == '\n') put(out, "\\n", 2);
+        else if (c == '\t') put(out, "\\t", 2);
+        else if (c < 0x20) { snprintf(e, sizeof e, "\\u%04x", c); put(out, e, 6); }
+        else if (c == '/' && next() % 50 == 0) put(out, "\\/", 2); /* legal, and must decode */
+        else put(out, &c, 1);
+    }
+}
+
+static void b64(bytes *out, const bytes *in)
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < in->n; i += 3) {
+        uint32_t v = (uint32_t)in->p[i] << 16;
+        if (i + 1 < in->n) v |= (uint32_t)in->p[i + 1] << 8;
+        if (i + 2 < in->n) v |= in->p[i + 2];
+        char q[4] = {t[v >> 18], t[(v >> 12) & 63], i + 1 < in->n ? t[(v >> 6) & 63] : '=',
+                     i + 2 < in->n ? t[v & 63] : '='};
+        put(out, q, 4);
+    }
+}
+
+/* Expands @@KIND:BYTES:SEED@@ in src into out, recording each payload's content. */
+static void expand(line *ln, const char *src)
+{
+    const char *p = src;
+    for (;;) {
+        const char *a = strstr(p, "@@");
+        if (!a) {
+            put(&ln->text, p, strlen(p));
+            return;
+        }
+        put(&ln->text, p, (size_t)(a - p));
+        char kind[16];
+        unsigned long n, seed;
+        const char *b = strstr(a + 2, "@@");
+        if (!b || sscanf(a + 2, "%15[A-Z0-9]:%lu:%lu", kind, &n, &seed) != 3) {
+            put(&ln->text, a, 2);
+            p = a + 2;
+            continue;
+        }
+        rng = seed * 7919;
+        payload *pl = &ln->pl[ln->npl < 8 ? ln->npl++ : 7];
+        memset(pl, 0, sizeof *pl);
+        if (!strcmp(kind, "TEXT")) {
+            gen_text(&pl->data, n);
+            json_escape(&ln->text, &pl->data);
+        } else if (!strcmp(kind, "JSONTEXT")) {
+            gen_json(&pl->data, n);
+            json_escape(&ln->text, &pl->data);
+        } else if (!strcmp(kind, "B64")) {
+            put(&pl->data, "\x89PNG\r\n\x1a\n", 8);
+            while (pl->data.n < n) {
+                unsigned char c = (unsigned char)next();
+                put(&pl->data, &c, 1);
+            }
+            b64(&ln->text, &pl->data);
+        } else if (!strcmp(kind, "ROWS")) {
+            bytes rows = {0};
+            put(&rows, "[", 1);
+            for (unsigned long i = 0; i < n; i++) {
+                char r[96];
+                int k = snprintf(r, sizeof r, "%s{\"row\":%lu,\"v\":\"%08llx\"}", i ? "," : "", i,
+                                 (unsigned long long)(next() & 0xffffffff));
+                put(&rows, r, (size_t)k);
+            }
+            put(&rows, "]", 1);
+            put(&ln->text, rows.p, rows.n);
+            free(rows.p);
+            ln->npl--; /* checked through the structuredContent span instead */
+        }
+        p = b + 2;
+    }
+}
+
+static int load(const char *path, transcript *t)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    memset(t, 0, sizeof *t);
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&buf, &cap, f)) > 0) {
+        if (buf[len - 1] == '\n')
+            buf[--len] = 0;
+        if (len < 2 || buf[0] == '#')
+            continue;
+        if (buf[0] == '>') {
+            put(&t->c2s, buf + 2, (size_t)len - 2);
+            put(&t->c2s, "\n", 1);
+            continue;
+        }
+        line *ln = &t->lines[t->n++];
+        ln->kind = buf[0];
+        expand(ln, buf + 2);
+        put(&t->s2c, ln->text.p, ln->text.n);
+        put(&t->s2c, "\n", 1);
+    }
+    free(buf);
+    fclose(f);
+    return 0;
+}
+
+static void free_transcript(transcript *t)
+{
+    for (int i = 0; i < t->n; i++) {
+        free(t->lines[i].text.p);
+        for (int k = 0; k < t->lines[i].npl; k++)
+            free(t->lines[i].pl[k].data.p);
+    }
+    free(t->c2s.p);
+    free(t->s2c.p);
+}
+
+/* ---- running the filter ---- */
+
+static int out_emit(void *ud, spill_dir dir, const void *p, size_t n)
+{
+    if (dir == SPILL_S2C)
+        put(ud, p, n);
+    return 0;
+}
+
+static int run(const transcript *t, size_t chunk, uint64_t seed, bytes *out, mem_sink *sink,
+               spill_filter_stats *st)
+{
+    spill_object_sink s = {sink, ms_begin, ms_write, ms_commit, ms_abort, NULL};
+    spill_filter_opts o;
+    spill_filter_opts_init(&o);
+    o.threshold_tokens = 2000;
+    o.min_spill_bytes = 2048;
+    o.inline_budget = 64 << 10;
+    o.client_defaults = 0;
+    o.sink = &s;
+    o.emit = out_emit;
+    o.emit_ud = out;
+    g_sink = sink;
+    spill_filter *f;
+    int rc = spill_filter_new(&f, &o);
+    if (rc)
+        return rc;
+    rc = spill_filter_feed(f, SPILL_C2S, t->c2s.p, t->c2s.n);
+    rng = seed;
+    for (size_t i = 0; rc == 0 && i < t->s2c.n;) {
+        size_t k = chunk ? chunk : 1 + next() % 70000;
+        if (k > t->s2c.n - i)
+            k = t->s2c.n - i;
+        rc = spill_filter_feed(f, SPILL_S2C, t->s2c.p + i, k);
+        i += k;
+    }
+    if (rc == 0)
+        rc = spill_filter_finish(f, SPILL_S2C);
+    spill_filter_get_stats(f, st);
+    spill_filter_free(f);
+    return rc;
+}
+
+static int noop_cb(void *ud, const spill__scan_ev *ev) { (void)ud; (void)ev; return 0; }
+static int valid_json(const unsigned char *p, size_t n)
+{
+    spill__scan sc;
+    spill__scan_init(&sc);
+    uint64_t off;
+    int rc = spill__scan_feed(&sc, p, n, noop_cb, NULL, &off);
+    if (rc < 0)
+        return 0;
+    return spill__scan_finish(&sc, noop_cb, NULL, &off) == 1;
+}
+
+static int has_object(const mem_sink *s, const bytes *b)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->objs[i].data.n == b->n && memcmp(s->objs[i].data.p, b->p, b->n) == 0)
+            return 1;
+    return 0;
+}
+
+static char g_why[512];
+static int check_transcript(const char *path)
+{
+    transcript *t = calloc(1, sizeof *t);
+    if (!t || load(path, t) != 0) {
+        snprintf(g_why, sizeof g_why, "cannot load %.400s", path);
+        free(t);
+        return 0;
+    }
+    int ok = 0;
+    bytes ref = {0};
+    mem_sink *refsink = calloc(1, sizeof *refsink), *sink = calloc(1, sizeof *sink);
+    sink_clear(refsink);
+    spill_filter_stats st;
+    int rc = run(t, SIZE_MAX, 1, &ref, refsink, &st);
+    if (rc) {
+        snprintf(g_why, sizeof g_why, "filter failed: %s", spill_strerror(rc));
+        goto out;
+    }
+    /* Line by line against the expectations. */
+    size_t at = 0;
+    for (int i = 0; i < t->n; i++) {
+        line *ln = &t->lines[i];
+        unsigned char *nl = memchr(ref.p + at, '\n', ref.n - at);
+        if (!nl) {
+            snprintf(g_why, sizeof g_why, "output has fewer lines than input (line %d)", i + 1);
+            goto out;
+        }
+        size_t len = (size_t)(nl - (ref.p + at));
+        const unsigned char *o = ref.p + at;
+        at += len + 1;
+        int same = len == ln->text.n && memcmp(o, ln->text.p, len) == 0;
+        if (ln->kind == '=' && !same) {
+            snprintf(g_why, sizeof g_why, "s2c line %d should pass unchanged but differs", i + 1);
+            goto out;
+        }
+        if (ln->kind != 'R')
+            continue;
+        if (same || !valid_json(o, len) || !memmem(o, len, "[spill]", 7)) {
+            snprintf(g_why, sizeof g_why, "s2c line %d should be a valid rewritten result (same=%d)",
+                     i + 1, same);
+            goto out;
+        }
+        if (len > ln->text.n / 2 + 40000) {
+            snprintf(g_why, sizeof g_why, "s2c line %d: rewritten result is %zu bytes of %zu", i + 1,
+                     len, ln->text.n);
+            goto out;
+        }
+        const char *idk = strstr((const char *)ln->text.p, "\"id\":");
+        if (idk) {
+            size_t idlen = strcspn(idk, ",}");
+            if (!memmem(o, len, idk, idlen)) {
+                snprintf(g_why, sizeof g_why, "s2c line %d lost its id %.*s", i + 1, (int)idlen, idk);
+                goto out;
+            }
+        }
+        for (int k = 0; k < ln->npl; k++)
+            if (ln->pl[k].data.n >= 2048 && !has_object(refsink, &ln->pl[k].data)) {
+                snprintf(g_why, sizeof g_why, "s2c line %d: payload %d (%zu bytes) is not stored byte for byte",
+                         i + 1, k, ln->pl[k].data.n);
+                goto out;
+            }
+    }
+    if (at != ref.n) {
+        snprintf(g_why, sizeof g_why, "output has more lines than input");
+        goto out;
+    }
+    /* Every chunking gives the same bytes and the same objects. */
+    size_t chunks[] = {1, 7, 4096, 0, 0};
+    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        bytes out = {0};
+        sink_clear(sink);
+        rc = run(t, chunks[c], 1000 + c, &out, sink, &st);
+        int same = rc == 0 && out.n == ref.n && memcmp(out.p, ref.p, ref.n) == 0 && sink->n == refsink->n;
+        for (int i = 0; same && i < sink->n; i++)
+            same = strcmp(sink->objs[i].id, refsink->objs[i].id) == 0;
+        FILE *d = !same && getenv("SPILL_TEST_DUMP") ? fopen("/tmp/spill-filter-chunked.ndjson", "w") : NULL;
+        if (d) {
+            fwrite(out.p, 1, out.n, d);
+            fclose(d);
+        }
+        free(out.p);
+        if (!same) {
+            snprintf(g_why, sizeof g_why, "chunking %zu (seed %zu) changed the output (rc %d)", chunks[c],
+                     1000 + c, rc);
+            goto out;
+        }
+    }
+    ok = 1;
+out:
+    if (!ok && getenv("SPILL_TEST_DUMP")) { /* for debugging: what went in and out */
+        FILE *d = fopen("/tmp/spill-filter-in.ndjson", "w");
+        if (d) { fwrite(t->s2c.p, 1, t->s2c.n, d); fclose(d); }
+        d = fopen("/tmp/spill-filter-out.ndjson", "w");
+        if (d) { fwrite(ref.p, 1, ref.n, d); fclose(d); }
+        d = fopen("/tmp/spill-filter-req.ndjson", "w");
+        if (d) { fwrite(t->c2s.p, 1, t->c2s.n, d); fclose(d); }
+    }
+    sink_clear(sink);
+    sink_clear(refsink);
+    free(sink);
+    free(refsink);
+    free(ref.p);
+    free_transcript(t);
+    free(t);
+    return ok;
+}
+
+static const char *data_dir(void)
+{
+    const char *d = getenv("SPILL_TESTS");
+    static char path[512];
+    snprintf(path, sizeof path, "%s/data/mcp", d ? d : "tests");
+    return path;
+}
+
+static void transcripts(void)
+{
+    DIR *d = opendir(data_dir());
+    ASSERT(d);
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (!strstr(de->d_name, ".txt"))
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", data_dir(), de->d_name);
+        if (!check_transcript(path)) {
+            closedir(d);
+            FAILF("%s: %s", de->d_name, g_why);
+        }
+        printf("# %s: ok at whole, 1, 7, 4096 and random chunks\n", de->d_name);
+        n++;
+    }
+    closedir(d);
+    ASSERT(n >= 4);
+}
+
+int main(void)
+{
+    h_seed();
+    RUN(transcripts);
+    return h_failures ? 1 : 0;
+}
