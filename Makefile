@@ -107,10 +107,12 @@ demo: check-deps
 bench: check-deps
 	@$(MAKE) --no-print-directory all
 	@bench/store_bench.sh $(BUILD) 500M
+	@bench/filter_bench.sh $(BUILD) 500M
 
 bench-quick: check-deps
 	@$(MAKE) --no-print-directory all
 	@bench/store_bench.sh $(BUILD) 100M
+	@RUNS=1 bench/filter_bench.sh $(BUILD) 100M
 
 # index/ is the only code that talks to LMDB; the pure format code does no I/O.
 lint-deps:

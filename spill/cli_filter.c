@@ -9,12 +9,29 @@
 
 #include "cli.h"
 
+/* Output is gathered into large writes: small messages would otherwise cost a
+ * system call each. */
+typedef struct outbuf { char *p; size_t n, cap; } outbuf;
+
+static int out_flush(outbuf *o)
+{
+    int rc = cli_write_all(1, o->p, o->n);
+    o->n = 0;
+    return rc;
+}
+
 static int out_emit(void *ud, spill_dir dir, const void *p, size_t n)
 {
-    (void)ud;
+    outbuf *o = ud;
     if (dir != SPILL_S2C)
         return 0; /* the requests were only read to learn from */
-    return cli_write_all(1, p, n) ? -1 : 0;
+    if (o->n + n > o->cap && out_flush(o))
+        return -1;
+    if (n >= o->cap)
+        return cli_write_all(1, p, n) ? -1 : 0;
+    memcpy(o->p + o->n, p, n);
+    o->n += n;
+    return 0;
 }
 
 static int feed_fd(spill_filter *f, spill_dir dir, int fd, const char *name)
@@ -105,8 +122,15 @@ int cmd_filter(cli *c)
     spill_store_sink(st, &sink);
     o.sink = &sink;
     o.emit = out_emit;
+    outbuf ob = {malloc(1 << 20), 0, 1 << 20};
+    if (!ob.p) {
+        spill_store_close(st);
+        return cli_error("filter: out of memory");
+    }
+    o.emit_ud = &ob;
     spill_filter *f;
     if ((rc = spill_filter_new(&f, &o)) != 0) {
+        free(ob.p);
         spill_store_close(st);
         return cli_error("filter: %s", spill_strerror(rc));
     }
@@ -115,6 +139,9 @@ int cmd_filter(cli *c)
         rc = feed_fd(f, SPILL_C2S, rfd, requests);
     if (rc == 0)
         rc = feed_fd(f, SPILL_S2C, fd, input ? input : "stdin");
+    if (out_flush(&ob) && rc == 0)
+        rc = cli_error("filter: writing output: %s", strerror(errno));
+    free(ob.p);
     if (stats) {
         spill_filter_stats s;
         spill_filter_get_stats(f, &s);

@@ -207,17 +207,38 @@ static int method_code(const char *m)
     return METHOD_OTHER;
 }
 
-static void map_put(spill_filter *f, const spill__msg *m)
+/* A small hash table: 4 slots per bucket, the oldest entry of the bucket makes room.
+ * An id pushed out this way only means its response is judged by shape. */
+static size_t map_bucket(const char *id)
 {
-    req_entry *e = &f->map[f->map_next++ % MAP_SIZE]; /* the oldest entry makes room */
-    snprintf(e->id, sizeof e->id, "%s", m->id);
-    snprintf(e->tool, sizeof e->tool, "%s", m->method[0] == 'r' ? m->uri : m->tool);
-    e->method = method_code(m->method);
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return (size_t)(h % (MAP_SIZE / MAP_WAYS)) * MAP_WAYS;
 }
 
-static req_entry *map_get(spill_filter *f, const char *id)
+static void map_put(spill_filter *f, const spill__msg *m)
 {
-    for (size_t i = 0; i < MAP_SIZE; i++)
+    size_t b = map_bucket(m->id), victim = b;
+    for (size_t i = b; i < b + MAP_WAYS; i++) {
+        if (!f->map[i].id[0] || !strcmp(f->map[i].id, m->id)) {
+            victim = i;
+            break;
+        }
+        if (f->map[i].seq < f->map[victim].seq)
+            victim = i;
+    }
+    req_entry *e = &f->map[victim];
+    snprintf(e->id, sizeof e->id, "%s", m->id);
+    snprintf(e->tool, sizeof e->tool, "%s", method_code(m->method) == METHOD_RESOURCES_READ ? m->uri : m->tool);
+    e->method = method_code(m->method);
+    e->seq = ++f->map_next;
+}
+
+req_entry *spill__map_get(spill_filter *f, const char *id)
+{
+    size_t b = map_bucket(id);
+    for (size_t i = b; i < b + MAP_WAYS; i++)
         if (f->map[i].id[0] && strcmp(f->map[i].id, id) == 0)
             return &f->map[i];
     return NULL;
@@ -290,8 +311,10 @@ static void learn_request(spill_filter *f, const spill__msg *m)
 {
     if (!m->has_method)
         return;
-    if (m->client[0])
+    if (m->client[0] && strcmp(f->client, m->client) != 0) {
         snprintf(f->client, sizeof f->client, "%s", m->client);
+        f->base_valid = 0;
+    }
     if (m->protocol[0]) /* initialize's requested version, or a 2026 request's own */
         snprintf(f->protocol, sizeof f->protocol, "%s", m->protocol);
     if (m->id_set && method_code(m->method) != METHOD_OTHER)
@@ -318,8 +341,10 @@ static void learn_response(spill_filter *f, const spill__msg *m)
 {
     if (!m->has_result)
         return;
-    if (m->server[0] && !f->o.server_name)
+    if (m->server[0] && !f->o.server_name && strcmp(f->server, m->server) != 0) {
         snprintf(f->server, sizeof f->server, "%s", m->server);
+        f->base_valid = 0;
+    }
     if (m->protocol[0]) /* the version the server chose */
         snprintf(f->protocol, sizeof f->protocol, "%s", m->protocol);
 }
@@ -331,7 +356,7 @@ static void probe_id(spill_filter *f, dirstate *d)
     if (d->id_looked || !m->id_set || d->walk->capturing)
         return;
     d->id_looked = 1;
-    req_entry *e = map_get(f, m->id);
+    req_entry *e = spill__map_get(f, m->id);
     if (e && e->method == METHOD_OTHER)
         d->elig_no = 1;
     uint64_t t = threshold_for(f, e ? e->tool : NULL);
@@ -347,6 +372,8 @@ enum { DECIDED_REWRITE = 2, DECIDED_PASS = 3 };
 
 static int over(const spill_filter *f, const dirstate *d)
 {
+    if (!d->counter)
+        return 0;
     return f->counter->count(d->counter) > d->threshold ||
            (f->o.byte_cap != SPILL_NO_LIMIT && d->payload_bytes > f->o.byte_cap);
 }
@@ -366,6 +393,11 @@ static int probe_cb(void *ud, const spill__scan_ev *ev)
     if (d->elig_no && ev->depth >= 0 && w->msg_depth == 0 && !d->payload_seen)
         return DECIDED_PASS; /* a single message that is not ours: stream it */
     if (d->pl_slot == S_NONE && slot >= S_TEXT_INPLACE && slot <= S_STRUCTURED && !d->elig_no) {
+        if (!d->counter) {
+            int rc = f->counter->create(f->counter->ctx, &d->counter);
+            if (rc)
+                return spill__ferror(f, rc, ev->off, "cannot create a token counter");
+        }
         d->pl_slot = slot;
         d->pl_depth = ev->depth;
         d->pl_off = ev->off;
@@ -429,14 +461,17 @@ static int msg_begin(spill_filter *f, spill_dir dir)
     d->payload_seen = d->elig_no = d->id_looked = 0;
     d->payload_bytes = 0;
     d->pl_slot = S_NONE;
-    d->threshold = threshold_for(f, NULL);
+    if (!f->base_valid) { /* rules are re-read only when client or server change */
+        f->base_threshold = threshold_for(f, NULL);
+        f->base_valid = 1;
+    }
+    d->threshold = f->base_threshold;
     f->cur_method = METHOD_OTHER;
     f->cur_tool[0] = 0;
     if (d->counter)
         f->counter->destroy(d->counter);
-    d->counter = NULL;
-    int rc = f->counter->create(f->counter->ctx, &d->counter);
-    return rc ? spill__ferror(f, rc, d->off, "cannot create a token counter") : 0;
+    d->counter = NULL; /* created at the first payload: most messages have none */
+    return 0;
 }
 
 /* Message bytes (no terminator) of one direction. */

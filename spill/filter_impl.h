@@ -11,12 +11,13 @@
 enum { M_IDLE = 0, M_PROBE, M_PASS, M_REWRITE };
 enum { METHOD_OTHER = 0, METHOD_TOOLS_CALL, METHOD_TASKS_RESULT, METHOD_RESOURCES_READ,
        METHOD_PROMPTS_GET };
-enum { MAP_SIZE = 1024 };
+enum { MAP_SIZE = 4096, MAP_WAYS = 4 };
 
 typedef struct req_entry {
     char id[SPILL__CAP + 2];
     char tool[SPILL__CAP];
     int method;
+    uint64_t seq;
 } req_entry;
 
 /* One payload being rewritten: staged in memory until it is worth spilling, then
@@ -32,7 +33,8 @@ typedef struct rw_payload {
     uint64_t raw_from;             /* message offset of the value's first byte */
     int depth;                     /* of the value (structuredContent end) */
     void *obj;
-    void *counter;
+    void *counter, *sampled;       /* tokens of the first bytes; of sampled windows after */
+    uint64_t sampled_bytes;
     spill__b64 b64;
     unsigned char *b64out;
     spill__preview pv;
@@ -96,6 +98,8 @@ struct spill_filter {
     size_t map_next;
     char server[SPILL__CAP], client[SPILL__CAP], protocol[32], session[256];
     spill_filter_stats stats;
+    uint64_t base_threshold;       /* threshold_for(no tool), cached */
+    int base_valid;
     spill_filter_error err;
     char errmsg[512];
     int sticky;
@@ -114,6 +118,7 @@ int spill__femit(spill_filter *f, spill_dir dir, const void *p, size_t n);
 int spill__ferror(spill_filter *f, int code, uint64_t off, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int spill__links_enabled(const spill_filter *f);
+req_entry *spill__map_get(spill_filter *f, const char *id);
 
 int spill__rw_begin(spill_filter *f);
 int spill__rw_feed(spill_filter *f, const unsigned char *p, size_t n);

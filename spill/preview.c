@@ -10,7 +10,7 @@
 
 int spill__buf_put(spill__buf *b, const void *p, size_t n)
 {
-    if (b->oom)
+    if (b->oom || b->full)
         return -1;
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
@@ -19,7 +19,7 @@ int spill__buf_put(spill__buf *b, const void *p, size_t n)
         if (cap > b->max)
             cap = b->max;
         if (b->len + n + 1 > cap) {
-            b->oom = 1; /* over the hard cap: callers treat it like OOM */
+            b->full = 1; /* over the hard cap */
             return -1;
         }
         char *q = b->realloc(b->ctx, b->p, cap);

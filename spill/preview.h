@@ -66,7 +66,8 @@ typedef struct spill__handle_in {
 typedef struct spill__buf {
     char *p;
     size_t len, cap, max;
-    int oom;                   /* an append failed: the buffer is unusable */
+    int oom;                   /* an allocation failed: the buffer is unusable */
+    int full;                  /* an append would pass max: the buffer is unusable */
     void *(*realloc)(void *ctx, void *p, size_t size);
     void *ctx;
 } spill__buf;

@@ -77,6 +77,46 @@ static int start_spill(spill_filter *f, spill__rw *r)
     return pl_write(f, pl, pl->dec, pl->dec_len);
 }
 
+/* Tokens: every byte of the first COUNT_ALL bytes, then one window of SAMPLE_WIN bytes
+ * in every SAMPLE_EVERY, scaled up at the end. The decision was made long before;
+ * this number is only reported, and counting all of a 1 GB output would cost more
+ * CPU than parsing it. Windows sit at fixed payload offsets, so any chunking gives
+ * the same count. */
+enum { COUNT_ALL = 4 << 20, SAMPLE_WIN = 64 << 10, SAMPLE_EVERY = 8 };
+
+static void count_tokens(spill_filter *f, rw_payload *pl, const unsigned char *p, size_t n)
+{
+    uint64_t at = pl->total;
+    while (n) {
+        size_t k;
+        if (at < COUNT_ALL) {
+            k = (size_t)(COUNT_ALL - at) < n ? (size_t)(COUNT_ALL - at) : n;
+            f->counter->feed(pl->counter, p, k);
+        } else {
+            uint64_t rel = at - COUNT_ALL, win = rel / SAMPLE_WIN, in = rel % SAMPLE_WIN;
+            k = (size_t)(SAMPLE_WIN - in) < n ? (size_t)(SAMPLE_WIN - in) : n;
+            if (win % SAMPLE_EVERY == 0 && pl->sampled) {
+                f->counter->feed(pl->sampled, p, k);
+                pl->sampled_bytes += k;
+            }
+        }
+        at += k;
+        p += k;
+        n -= k;
+    }
+}
+
+static uint64_t payload_tokens(spill_filter *f, const rw_payload *pl)
+{
+    if (!pl->counter)
+        return 0;
+    uint64_t t = f->counter->count(pl->counter);
+    if (pl->total > COUNT_ALL && pl->sampled && pl->sampled_bytes)
+        t += (uint64_t)((double)f->counter->count(pl->sampled) *
+                        (double)(pl->total - COUNT_ALL) / (double)pl->sampled_bytes);
+    return t;
+}
+
 /* Content bytes of the payload (decoded text, raw JSON, or base64 text). */
 static int pl_data(spill_filter *f, spill__rw *r, const unsigned char *p, size_t n)
 {
@@ -96,10 +136,10 @@ static int pl_data(spill_filter *f, spill__rw *r, const unsigned char *p, size_t
     }
     if (pl->slot == S_B64_REBUILD && pl->b64.bad)
         return 0;
+    if (pl->counter && pl->slot != S_B64_REBUILD)
+        count_tokens(f, pl, p, n);
     pl->total += n;
     spill__preview_feed(&pl->pv, p, n);
-    if (pl->counter && pl->slot != S_B64_REBUILD)
-        f->counter->feed(pl->counter, p, n);
     if (pl->spilling)
         return pl_write(f, pl, p, n);
     if (pl->dec_len + n <= f->o.min_spill_bytes) {
@@ -147,6 +187,8 @@ static void pl_reset(spill_filter *f, spill__rw *r)
         f->sink.abort(pl->obj);
     if (pl->counter)
         f->counter->destroy(pl->counter);
+    if (pl->sampled)
+        f->counter->destroy(pl->sampled);
     unsigned char *raw = pl->raw, *dec = pl->dec, *b64 = pl->b64out;
     unsigned char *head = pl->pv.head, *tail = pl->pv.tail;
     size_t raw_cap = pl->raw_cap;
@@ -172,6 +214,8 @@ static int pl_begin(spill_filter *f, spill__rw *r, spill__slot slot, const spill
                         f->o.preview_tail_bytes, slot != S_B64_REBUILD);
     if (slot != S_B64_REBUILD) {
         int rc = f->counter->create(f->counter->ctx, &pl->counter);
+        if (rc == 0)
+            rc = f->counter->create(f->counter->ctx, &pl->sampled);
         if (rc)
             return spill__ferror(f, rc, ev->off, "cannot create a token counter");
     }
@@ -185,7 +229,7 @@ static int pl_commit(spill_filter *f, spill__rw *r, const char *mime)
     spill__preview_finish(&pl->pv);
     if (pl->slot == S_B64_REBUILD && !pl->failed && spill__b64_finish(&pl->b64) != 0)
         pl_fail(f, pl, SPILL_E_JSON, "the base64 data is malformed");
-    uint64_t tokens = pl->counter ? f->counter->count(pl->counter) : 0;
+    uint64_t tokens = payload_tokens(f, pl);
     if (!pl->failed) {
         int rc = f->sink.commit(pl->obj, mime, tokens, f->counter->name, &pl->info);
         pl->obj = NULL; /* commit consumes it either way */
@@ -193,7 +237,7 @@ static int pl_commit(spill_filter *f, spill__rw *r, const char *mime)
             pl_fail(f, pl, rc, "storing the object");
     }
     r->handle.len = 0;
-    r->handle.oom = 0;
+    r->handle.full = 0;
     spill__handle_in in = {0};
     in.id = pl->info.id;
     in.path = pl->info.path;
@@ -327,7 +371,11 @@ static int item_end(spill_filter *f, spill__rw *r)
                 }
             spill__buf_put(&tmp, "}", 1);
         }
-        if (tmp.oom || r->item_overflow) {
+        if (tmp.oom) {
+            spill__ffree(f, tmp.p);
+            return spill__ferror(f, SPILL_E_NOMEM, 0, "out of memory rebuilding an item");
+        }
+        if (tmp.full || r->item_overflow) {
             spill__ffree(f, tmp.p);
             r->broken = 1;
             return 0;
@@ -359,17 +407,15 @@ static int eligible(spill_filter *f, const spill__msg *m)
         return 0;
     if (!m->id_set)
         return 1;
-    for (size_t i = 0; i < MAP_SIZE; i++)
-        if (f->map[i].id[0] && !strcmp(f->map[i].id, m->id)) {
-            if (f->map[i].method == METHOD_OTHER)
-                return 0;
-            f->cur_method = f->map[i].method;
-            snprintf(f->cur_tool, sizeof f->cur_tool, "%s", f->map[i].tool);
-            static const char *names[] = {"", "tools/call", "tasks/result", "resources/read", "prompts/get"};
-            snprintf(f->origin, sizeof f->origin, "%s%s%s", names[f->map[i].method],
-                     f->map[i].tool[0] ? " " : "", f->map[i].tool);
-            return 1;
-        }
+    req_entry *e = spill__map_get(f, m->id);
+    if (!e)
+        return 1; /* not seen asked: the result's shape decides */
+    if (e->method == METHOD_OTHER)
+        return 0;
+    f->cur_method = e->method;
+    snprintf(f->cur_tool, sizeof f->cur_tool, "%s", e->tool);
+    static const char *names[] = {"", "tools/call", "tasks/result", "resources/read", "prompts/get"};
+    snprintf(f->origin, sizeof f->origin, "%s%s%s", names[e->method], e->tool[0] ? " " : "", e->tool);
     return 1;
 }
 
@@ -471,6 +517,7 @@ int spill__rw_begin(spill_filter *f)
     spill__walk_init(&r->walk);
     r->out.len = r->handle.len = r->notes.len = 0;
     r->out.oom = r->handle.oom = r->notes.oom = 0;
+    r->out.full = r->handle.full = r->notes.full = 0;
     r->pos = r->copied = 0;
     r->broken = 0;
     r->item_depth = -1;
@@ -507,7 +554,9 @@ int spill__rw_feed(spill_filter *f, const unsigned char *p, size_t n)
         rc = pl_raw(f, r, r->pos);
     else
         flush_raw(r, r->pos);
-    if (r->out.oom)
+    if (r->out.oom || r->notes.oom)
+        return spill__ferror(f, SPILL_E_NOMEM, r->pos, "out of memory rewriting a result");
+    if (r->out.full)
         r->broken = 1;
     return rc;
 }
@@ -572,11 +621,13 @@ int spill__rw_end(spill_filter *f, const char *term, size_t tn, int cut_off)
         /* Keep what arrived of the payload: a complete object of the bytes received. */
         pl_commit(f, r, NULL);
     }
-    if (cut_off || r->broken || r->out.oom) {
+    if (r->out.oom || r->notes.oom || r->handle.oom)
+        return spill__ferror(f, SPILL_E_NOMEM, r->pos, "out of memory rewriting a result");
+    if (cut_off || r->broken || r->out.full) {
         if (cut_off)
             snprintf(why, sizeof why, "the stream ended %llu bytes into it, before the result was complete",
                      (unsigned long long)r->pos);
-        else if (r->out.oom)
+        else if (r->out.full)
             snprintf(why, sizeof why, "its structure outside the payloads is larger than %zu bytes",
                      f->o.max_skeleton_bytes);
         else

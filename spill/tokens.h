@@ -17,8 +17,8 @@ typedef enum spill__vocab {
     SPILL__VOCAB_CL100K = 2,
 } spill__vocab;
 
-#define SPILL__EST_NFEAT 28 /* features counted (see spill__est_feature_name) */
-#define SPILL__EST_NCARRY 20
+#define SPILL__EST_NFEAT 25 /* features counted (see spill__est_feature_name) */
+#define SPILL__EST_NCARRY 16
 
 typedef struct spill__est {
     /* Internal; fields may change. Use spill__est_init(). */

@@ -253,6 +253,38 @@ static int out_emit(void *ud, spill_dir dir, const void *p, size_t n)
     return 0;
 }
 
+/* An allocator that fails the Nth allocation and counts what is outstanding. */
+typedef struct failing { long n, count, live; int failed; } failing;
+static void *fa_alloc(void *ctx, size_t n)
+{
+    failing *a = ctx;
+    if (++a->count == a->n) {
+        a->failed = 1;
+        return NULL;
+    }
+    void *p = malloc(n);
+    a->live += p != NULL;
+    return p;
+}
+static void *fa_realloc(void *ctx, void *p, size_t n)
+{
+    failing *a = ctx;
+    if (++a->count == a->n) {
+        a->failed = 1;
+        return NULL;
+    }
+    void *q = realloc(p, n);
+    a->live += q && !p;
+    return q;
+}
+static void fa_free(void *ctx, void *p)
+{
+    failing *a = ctx;
+    a->live -= p != NULL;
+    free(p);
+}
+static failing *g_fail;
+
 static int run(const transcript *t, size_t chunk, uint64_t seed, bytes *out, mem_sink *sink,
                spill_filter_stats *st)
 {
@@ -266,6 +298,12 @@ static int run(const transcript *t, size_t chunk, uint64_t seed, bytes *out, mem
     o.sink = &s;
     o.emit = out_emit;
     o.emit_ud = out;
+    if (g_fail) {
+        o.alloc.ctx = g_fail;
+        o.alloc.alloc = fa_alloc;
+        o.alloc.realloc = fa_realloc;
+        o.alloc.free = fa_free;
+    }
     g_sink = sink;
     spill_filter *f;
     int rc = spill_filter_new(&f, &o);
@@ -445,9 +483,46 @@ static void transcripts(void)
     ASSERT(n >= 4);
 }
 
+/* Failing allocation N, for every N until the run needs no more: each failure is
+ * SPILL_E_NOMEM and nothing stays allocated. */
+static void allocation_failures(void)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/modern-2025-06-18.txt", data_dir());
+    transcript *t = calloc(1, sizeof *t);
+    ASSERT(t && load(path, t) == 0);
+    mem_sink *sink = calloc(1, sizeof *sink);
+    long n;
+    for (n = 1; n < 100000; n++) {
+        failing a = {n, 0, 0, 0};
+        g_fail = &a;
+        bytes out = {0};
+        spill_filter_stats st;
+        sink_clear(sink);
+        int rc = run(t, 4096, 7, &out, sink, &st);
+        g_fail = NULL;
+        free(out.p);
+        if (a.live != 0)
+            FAILF("failing allocation %ld left %ld allocations behind", n, a.live);
+        if (!a.failed) {
+            ASSERT_EQ(rc, 0);
+            break;
+        }
+        if (rc != SPILL_E_NOMEM)
+            FAILF("failing allocation %ld gave %d (%s), not SPILL_E_NOMEM", n, rc, spill_strerror(rc));
+    }
+    printf("# %ld allocations failed one at a time\n", n - 1);
+    ASSERT(n > 5);
+    sink_clear(sink);
+    free(sink);
+    free_transcript(t);
+    free(t);
+}
+
 int main(void)
 {
     h_seed();
     RUN(transcripts);
+    RUN(allocation_failures);
     return h_failures ? 1 : 0;
 }
