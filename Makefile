@@ -2,6 +2,7 @@
 #   make            build/libspill.a, build/libspill.so, build/spill
 #   make test       all tests (installs missing Debian packages first)
 #   make asan|ubsan the same tests under a sanitizer
+#   make fuzz       libFuzzer targets (clang), each run FUZZ_TIME=60 seconds
 #   make demo       store a generated 50 MB output and read part of it back
 #   make bench      store benchmark (ratios against the zstd CLI, same run)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -17,7 +18,7 @@ PKG_CONFIG ?= pkg-config
 LIB_PKGS := libzstd lmdb libxxhash
 CLI_PKGS := libpcre2-8
 DEB_PKGS := build-essential pkg-config libzstd-dev liblmdb-dev libxxhash-dev libpcre2-dev \
-            zstd xxhash time python3 util-linux procps coreutils
+            zstd xxhash time python3 util-linux procps coreutils nodejs npm clang libclang-rt-dev
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(CLI_PKGS) 2>/dev/null)
 LIB_LIBS := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null) -lpthread
@@ -31,15 +32,19 @@ LIB_SRC := spill/error.c spill/objfmt.c spill/writer.c spill/objread.c spill/sto
            spill/maintain.c index/index.c
 CLI_SRC := spill/cli.c spill/cli_util.c spill/cli_read.c spill/cli_filter.c
 TEST_SRC := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+FUZZ_HDRS := $(wildcard tests/fuzz/*.h)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+REPLAY_BIN := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz_%_replay)
 HDRS := $(wildcard spill/*.h) index/index.h
 
-.PHONY: all deps check-deps test asan ubsan stress demo bench bench-quick install uninstall \
-        clean lint-deps
+.PHONY: all deps check-deps test asan ubsan fuzz fuzz-build stress demo bench bench-quick install \
+        uninstall clean lint-deps
 all: $(BUILD)/libspill.a $(BUILD)/libspill.so $(BUILD)/spill $(BUILD)/payload $(BUILD)/read_latency \
-     $(BUILD)/mkresult
+     $(BUILD)/mkresult $(BUILD)/est_count $(BUILD)/est_bench
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -65,9 +70,21 @@ $(BUILD)/mkresult: bench/mkresult.c
 $(BUILD)/read_latency: bench/read_latency.c $(BUILD)/libspill.a
 	$(CC) $(ALL_CFLAGS) -Ispill $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libspill.a $(LIB_LIBS)
 
+$(BUILD)/est_count: bench/est_count.c $(BUILD)/libspill.a
+	$(CC) $(ALL_CFLAGS) -Ispill $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libspill.a
+
+$(BUILD)/est_bench: bench/est_bench.c $(BUILD)/libspill.a
+	$(CC) $(ALL_CFLAGS) -Ispill $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libspill.a
+
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(BUILD)/libspill.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libspill.a $(LIB_LIBS)
+
+# A fuzz target without libFuzzer: regression_main.c replays its corpus (make test).
+$(BUILD)/tests/fuzz_%_replay: tests/fuzz/fuzz_%.c tests/fuzz/regression_main.c $(FUZZ_HDRS) $(BUILD)/libspill.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< tests/fuzz/regression_main.c \
+	    $(BUILD)/libspill.a $(LIB_LIBS)
 
 # make deps: every Debian package the build and the tests need.
 deps:
@@ -77,14 +94,16 @@ deps:
 # Runs `make deps` only when something is missing.
 check-deps:
 	@if ! $(PKG_CONFIG) --exists $(LIB_PKGS) $(CLI_PKGS) 2>/dev/null || ! command -v zstd >/dev/null || ! command -v xxh128sum >/dev/null \
-	   || [ ! -x /usr/bin/time ] || ! command -v python3 >/dev/null; then \
+	   || [ ! -x /usr/bin/time ] || ! command -v python3 >/dev/null || ! command -v npm >/dev/null; then \
 	  echo "make: installing missing Debian packages (make deps)"; $(MAKE) --no-print-directory deps; fi
+	@# The reference tokenizers the estimator is checked against, pinned in a lock file.
+	@[ -d bench/calibrate/node_modules ] || npm ci --prefix bench/calibrate --no-audit --no-fund --silent
 
 test: check-deps
 	@$(MAKE) --no-print-directory all-tests
 	@tests/run.sh $(BUILD)
 
-all-tests: all $(TEST_BIN)
+all-tests: all $(TEST_BIN) $(REPLAY_BIN)
 .PHONY: all-tests
 
 SANFLAGS_COMMON := -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -95,6 +114,40 @@ asan: check-deps
 ubsan: check-deps
 	@$(MAKE) --no-print-directory BUILD=build-ubsan OPT="-O1 -g" SAN="-fsanitize=undefined $(SANFLAGS_COMMON)" all-tests
 	@SPILL_TEST_LIGHT=1 tests/run.sh build-ubsan
+
+# make fuzz: every tests/fuzz/fuzz_NAME.c as a libFuzzer binary (the library built
+# with clang and the same sanitizers into $(FUZZ_BUILD)/), each run FUZZ_TIME seconds
+# on tests/fuzz/corpus/NAME. New inputs go to $(FUZZ_BUILD)/corpus/NAME, crashes to
+# $(FUZZ_BUILD)/artifacts/NAME/; the repo corpus is only read.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
+FUZZ_BUILD ?= build-fuzz
+FUZZ_FLAGS ?=
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c11 -Wall -Wextra -g -O1 $(FUZZ_SAN) $(PKG_CFLAGS)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_BIN := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+
+$(FUZZ_BUILD)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ispill -Iindex -o $@ $< $(FUZZ_LIB_OBJ) $(LIB_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: check-deps
+	@command -v $(FUZZ_CC) >/dev/null || { echo "make: installing clang (make deps)"; \
+	  $(MAKE) --no-print-directory deps; }
+	@$(MAKE) --no-print-directory fuzz-build
+	@for t in $(FUZZ_NAMES); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t && \
+	  echo "fuzz: $$t for $(FUZZ_TIME)s" && \
+	  $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ $(FUZZ_FLAGS) \
+	    $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
 
 # More crash trials than `make test` runs.
 stress: check-deps all-tests
@@ -108,6 +161,7 @@ bench: check-deps
 	@$(MAKE) --no-print-directory all
 	@bench/store_bench.sh $(BUILD) 500M
 	@bench/filter_bench.sh $(BUILD) 500M
+	@echo "# token estimator (target >= 1 GB/s on the default path)"; $(BUILD)/est_bench
 
 bench-quick: check-deps
 	@$(MAKE) --no-print-directory all
@@ -139,4 +193,4 @@ uninstall:
 	      $(DESTDIR)$(PREFIX)/include/spill.h $(DESTDIR)$(LIBDIR)/pkgconfig/spill.pc
 
 clean:
-	rm -rf build build-asan build-ubsan
+	rm -rf build build-asan build-ubsan $(FUZZ_BUILD)

@@ -1,0 +1,35 @@
+# Accuracy of the token estimator (spill/tokens.c) against the exact tokenizers, which
+# count the same text at test time: tiktoken@1.0.22 (o200k_base, cl100k_base) and
+# @anthropic-ai/tokenizer@0.0.4 (legacy Claude). bench/calibrate/check.mjs holds the
+# error bounds. Needs Node >= 18 and the pinned packages:
+#   npm ci --prefix bench/calibrate
+# Without them every case is skipped, loudly.
+. "$(dirname "$0")/lib.sh"
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cal="$root/bench/calibrate"
+name="estimator accuracy vs tiktoken and @anthropic-ai/tokenizer"
+need="run: npm ci --prefix bench/calibrate (Node >= 18)"
+if ! command -v node >/dev/null 2>&1; then
+  skip "$name" "SKIPPED, node not found; install nodejs and $need"; exit 0
+fi
+if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 18 ]; then
+  skip "$name" "SKIPPED, node $(node --version) is older than 18"; exit 0
+fi
+have() { node -p "require('$cal/node_modules/$1/package.json').version" 2>/dev/null; }
+if [ "$(have tiktoken)" != 1.0.22 ] || [ "$(have @anthropic-ai/tokenizer)" != 0.0.4 ]; then
+  skip "$name" "SKIPPED, the pinned reference tokenizers are not installed; $need"; exit 0
+fi
+# The Makefile's est_count when it is up to date, else one built here from the sources.
+est="${SPILL_BUILD:-$root/build}/est_count"
+if [ ! -x "$est" ] || [ "$root/spill/tokens.c" -nt "$est" ] || [ "$root/bench/est_count.c" -nt "$est" ]; then
+  est="$T/est_count"
+  if ! ${CC:-cc} -std=c11 -O2 -I"$root/spill" -o "$est" "$root/bench/est_count.c" "$root/spill/tokens.c" 2>"$T/cc.err"; then
+    fail "$name" "could not build est_count: $(head -3 "$T/cc.err")"; exit 0
+  fi
+fi
+node "$cal/check.mjs" --est "$est" --seed "$SEED" > "$T/out" 2>&1; rc=$?
+cat "$T/out"
+if [ $rc != 0 ] && ! grep -q '^not ok - ' "$T/out"; then
+  fail "$name" "check.mjs exited with status $rc"
+fi
+exit 0
