@@ -519,9 +519,72 @@ static void allocation_failures(void)
     free(t);
 }
 
+/* Thresholds: a client cap (built in or given), a per-tool rule, the byte cap. */
+static int spilled_with(const char *client, const spill_rule *rules, size_t nrules, int defaults,
+                        uint64_t byte_cap, const char *tool, size_t text_bytes)
+{
+    bytes c2s = {0}, s2c = {0}, out = {0}, text = {0};
+    char head[512];
+    int k = snprintf(head, sizeof head, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":"
+                     "{\"protocolVersion\":\"2025-06-18\",\"clientInfo\":{\"name\":\"%s\"}}}\n"
+                     "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"%s\"}}\n",
+                     client, tool);
+    put(&c2s, head, (size_t)k);
+    rng = 5;
+    gen_text(&text, text_bytes);
+    const char *pre = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"";
+    put(&s2c, pre, strlen(pre));
+    json_escape(&s2c, &text);
+    put(&s2c, "\"}]}}\n", 6);
+    mem_sink sink;
+    memset(&sink, 0, sizeof sink);
+    sink.fail_after = -1;
+    g_sink = &sink;
+    spill_object_sink s = {&sink, ms_begin, ms_write, ms_commit, ms_abort, NULL};
+    spill_filter_opts o;
+    spill_filter_opts_init(&o);
+    o.rules = rules;
+    o.nrules = nrules;
+    o.client_defaults = defaults;
+    o.byte_cap = byte_cap;
+    o.sink = &s;
+    o.emit = out_emit;
+    o.emit_ud = &out;
+    spill_filter *f;
+    int spilled = -1;
+    if (spill_filter_new(&f, &o) == 0 && spill_filter_feed(f, SPILL_C2S, c2s.p, c2s.n) == 0 &&
+        spill_filter_feed(f, SPILL_S2C, s2c.p, s2c.n) == 0)
+        spilled = sink.n > 0;
+    spill_filter_free(f);
+    sink_clear(&sink);
+    free(c2s.p);
+    free(s2c.p);
+    free(out.p);
+    free(text.p);
+    return spilled;
+}
+
+static void thresholds(void)
+{
+    /* About 40,000 tokens: under the 100,000 default, over Claude Code's 25,000. */
+    size_t n = 110000;
+    ASSERT_EQ(spilled_with("some-client", NULL, 0, 1, SPILL_NO_LIMIT, "t", n), 0);
+    ASSERT_EQ(spilled_with("claude-code", NULL, 0, 1, SPILL_NO_LIMIT, "t", n), 1);
+    ASSERT_EQ(spilled_with("Claude-Code/2.1", NULL, 0, 1, SPILL_NO_LIMIT, "t", n), 1);
+    ASSERT_EQ(spilled_with("claude-code", NULL, 0, 0, SPILL_NO_LIMIT, "t", n), 0); /* defaults off */
+    spill_rule tool_rule[] = {{NULL, "tiny_tool", NULL, 1000}};
+    ASSERT_EQ(spilled_with("some-client", tool_rule, 1, 1, SPILL_NO_LIMIT, "tiny_tool", n), 1);
+    ASSERT_EQ(spilled_with("some-client", tool_rule, 1, 1, SPILL_NO_LIMIT, "other_tool", n), 0);
+    spill_rule client_rule[] = {{NULL, NULL, "some-client", 500000}};
+    /* A client rule only caps: it never raises the threshold above the default. */
+    ASSERT_EQ(spilled_with("some-client", client_rule, 1, 1, SPILL_NO_LIMIT, "t", 400000), 1);
+    ASSERT_EQ(spilled_with("some-client", NULL, 0, 1, 50000, "t", n), 1); /* byte cap */
+}
+
 int main(void)
 {
     h_seed();
+    RUN(thresholds);
     RUN(transcripts);
     RUN(allocation_failures);
     return h_failures ? 1 : 0;
