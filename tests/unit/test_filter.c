@@ -581,10 +581,72 @@ static void thresholds(void)
     ASSERT_EQ(spilled_with("some-client", NULL, 0, 1, 50000, "t", n), 1); /* byte cap */
 }
 
+/* Message framing (an HTTP body, one SSE event): the caller marks each end; newlines
+ * inside a pretty-printed body are just whitespace. */
+static void message_framing(void)
+{
+    bytes text = {0}, body = {0}, small = {0};
+    rng = 9;
+    gen_text(&text, 60000);
+    const char *pre = "{\n  \"jsonrpc\": \"2.0\",\n  \"id\": 7,\n  \"result\": {\n    \"content\": [\n"
+                      "      {\"type\": \"text\", \"text\": \"";
+    put(&body, pre, strlen(pre));
+    json_escape(&body, &text);
+    const char *post = "\"}\n    ]\n  }\n}\n";
+    put(&body, post, strlen(post));
+    const char *sm = "{\n \"jsonrpc\": \"2.0\",\n \"method\": \"notifications/progress\"\n}";
+    put(&small, sm, strlen(sm));
+    bytes ref = {0};
+    for (size_t chunk = 0; chunk < 3; chunk++) {
+        size_t step = chunk == 0 ? SIZE_MAX : chunk == 1 ? 1 : 333;
+        bytes out = {0};
+        mem_sink sink;
+        memset(&sink, 0, sizeof sink);
+        sink.fail_after = -1;
+        g_sink = &sink;
+        spill_object_sink s = {&sink, ms_begin, ms_write, ms_commit, ms_abort, NULL};
+        spill_filter_opts o;
+        spill_filter_opts_init(&o);
+        o.framing = SPILL_FRAMING_MESSAGE;
+        o.threshold_tokens = 1000;
+        o.sink = &s;
+        o.emit = out_emit;
+        o.emit_ud = &out;
+        spill_filter *f;
+        ASSERT_OK(spill_filter_new(&f, &o));
+        for (int m = 0; m < 2; m++) {
+            const bytes *b = m ? &small : &body;
+            for (size_t i = 0; i < b->n; i += step)
+                ASSERT_OK(spill_filter_feed(f, SPILL_S2C, b->p + i, b->n - i < step ? b->n - i : step));
+            ASSERT_OK(spill_filter_end_message(f, SPILL_S2C));
+        }
+        spill_filter_free(f);
+        ASSERT_EQ(sink.n, 1);
+        ASSERT_EQ(sink.objs[0].data.n, text.n);
+        ASSERT_MEM_EQ(sink.objs[0].data.p, text.p, text.n);
+        /* The rewritten body, then the small message exactly as it was. */
+        ASSERT(out.n > small.n && memcmp(out.p + out.n - small.n, small.p, small.n) == 0);
+        ASSERT(valid_json(out.p, out.n - small.n));
+        if (chunk == 0)
+            ref = out;
+        else {
+            ASSERT_EQ(out.n, ref.n);
+            ASSERT_MEM_EQ(out.p, ref.p, ref.n);
+            free(out.p);
+        }
+        sink_clear(&sink);
+    }
+    free(ref.p);
+    free(text.p);
+    free(body.p);
+    free(small.p);
+}
+
 int main(void)
 {
     h_seed();
     RUN(thresholds);
+    RUN(message_framing);
     RUN(transcripts);
     RUN(allocation_failures);
     return h_failures ? 1 : 0;
