@@ -246,6 +246,87 @@ req_entry *spill__map_get(spill_filter *f, const char *id)
 
 /* ---- lifecycle ---- */
 
+/* Copies rules and their strings into one allocation the filter owns. */
+static int copy_rules(spill_filter *f, const spill_rule *rules, size_t n)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *v[3] = {rules[i].server, rules[i].tool, rules[i].client};
+        for (int k = 0; k < 3; k++)
+            bytes += v[k] ? strlen(v[k]) + 1 : 0;
+    }
+    spill_rule *r = n ? spill__falloc(f, n * sizeof *r) : NULL;
+    char *str = bytes ? spill__falloc(f, bytes) : NULL;
+    if ((n && !r) || (bytes && !str)) {
+        spill__ffree(f, r);
+        spill__ffree(f, str);
+        return SPILL_E_NOMEM;
+    }
+    char *at = str;
+    for (size_t i = 0; i < n; i++) {
+        const char *v[3] = {rules[i].server, rules[i].tool, rules[i].client};
+        const char *c[3] = {NULL, NULL, NULL};
+        for (int k = 0; k < 3; k++)
+            if (v[k]) {
+                size_t l = strlen(v[k]) + 1;
+                memcpy(at, v[k], l);
+                c[k] = at;
+                at += l;
+            }
+        r[i].server = c[0];
+        r[i].tool = c[1];
+        r[i].client = c[2];
+        r[i].threshold_tokens = rules[i].threshold_tokens;
+    }
+    spill__ffree(f, f->rules);
+    spill__ffree(f, f->rule_strings);
+    f->rules = r;
+    f->rule_strings = str;
+    f->o.rules = r;
+    f->o.nrules = n;
+    return 0;
+}
+
+static size_t auto_budget(uint64_t threshold)
+{
+    uint64_t b = threshold > (64u << 20) / 16 ? (64u << 20) : threshold * 16;
+    return b < (1u << 20) ? (1u << 20) : (size_t)b;
+}
+
+int spill_filter_reconfigure(spill_filter *f, const spill_filter_opts *o)
+{
+    if (!o || o->threshold_tokens == 0 || o->min_spill_bytes == 0)
+        return SPILL_E_INVAL;
+    size_t budget = o->inline_budget ? o->inline_budget : auto_budget(o->threshold_tokens);
+    if (budget != f->o.inline_budget && !f->d[SPILL_S2C].in_msg) {
+        unsigned char *nb = spill__falloc(f, budget);
+        if (!nb)
+            return SPILL_E_NOMEM;
+        spill__ffree(f, f->d[SPILL_S2C].buf);
+        f->d[SPILL_S2C].buf = nb;
+        f->o.inline_budget = budget;
+    }
+    int rc = copy_rules(f, o->rules, o->nrules);
+    if (rc)
+        return rc;
+    f->o.threshold_tokens = o->threshold_tokens;
+    f->o.byte_cap = o->byte_cap;
+    f->o.min_spill_bytes = o->min_spill_bytes;
+    f->o.client_defaults = o->client_defaults;
+    f->o.resource_links = o->resource_links;
+    f->counter = o->counter ? o->counter : spill_estimator("claude");
+    f->base_valid = 0;
+    /* Preview sizes and min_spill size buffers of the rewriter: drop it, it is rebuilt
+     * with the new sizes for the next large result (never during one). */
+    if (f->d[SPILL_S2C].mode != M_REWRITE) {
+        f->o.preview_head_bytes = o->preview_head_bytes;
+        f->o.preview_tail_bytes = o->preview_tail_bytes;
+        f->o.max_skeleton_bytes = o->max_skeleton_bytes;
+        spill__rw_free(f);
+    }
+    return 0;
+}
+
 int spill_filter_new(spill_filter **out, const spill_filter_opts *o)
 {
     *out = NULL;
@@ -267,9 +348,13 @@ int spill_filter_new(spill_filter **out, const spill_filter_opts *o)
     f->sink = *o->sink;
     f->o.sink = &f->sink;
     f->counter = o->counter ? o->counter : spill_estimator("claude");
-    if (!f->o.inline_budget) {
-        uint64_t b = o->threshold_tokens > (64u << 20) / 16 ? (64u << 20) : o->threshold_tokens * 16;
-        f->o.inline_budget = b < (1u << 20) ? (1u << 20) : (size_t)b;
+    if (!f->o.inline_budget)
+        f->o.inline_budget = auto_budget(o->threshold_tokens);
+    f->o.rules = NULL;
+    f->o.nrules = 0;
+    if (copy_rules(f, o->rules, o->nrules) != 0) {
+        spill_filter_free(f);
+        return SPILL_E_NOMEM;
     }
     if (o->server_name)
         snprintf(f->server, sizeof f->server, "%s", o->server_name);
@@ -302,6 +387,8 @@ void spill_filter_free(spill_filter *f)
         spill__ffree(f, f->d[i].buf);
     }
     spill__ffree(f, f->map);
+    spill__ffree(f, f->rules);
+    spill__ffree(f, f->rule_strings);
     f->a.free(f->a.ctx, f);
 }
 

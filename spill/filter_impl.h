@@ -103,6 +103,8 @@ struct spill_filter {
     spill_filter_error err;
     char errmsg[512];
     int sticky;
+    spill_rule *rules;             /* the filter's own copy of o.rules */
+    char *rule_strings;
     spill_structured_fn on_structured;
     void *on_structured_ud;
     /* the response being rewritten: what the handle says it came from */

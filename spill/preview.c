@@ -404,8 +404,10 @@ int spill__handle_text(spill__buf *b, const spill__handle_in *in)
         rc |= spill__buf_printf(b, "  shell: spill cat %s --lines 1:%llu; spill grep %s REGEX -C 2\n",
                                 in->id, (unsigned long long)page, in->id);
     }
+    if (in->view && *in->view)
+        rc |= spill__buf_printf(b, "  file (plain text, for your own read/grep tools): %s\n", in->view);
     if (in->path && *in->path)
-        rc |= spill__buf_printf(b, "  file: %s (zstd-compressed; spill cat decompresses it)\n", in->path);
+        rc |= spill__buf_printf(b, "  stored: %s (zstd-compressed; spill cat decompresses it)\n", in->path);
     rc |= spill__buf_printf(b, "  resource: spill://%s\n", in->id);
 preview:
     if (in->binary || p->bytes == 0)

@@ -50,6 +50,7 @@ void spill__preview_finish(spill__preview *p);
 typedef struct spill__handle_in {
     const char *id;            /* 32 hex */
     const char *path;          /* object file, may be "" */
+    const char *view;          /* plain-text copy, may be "" */
     const char *mime;          /* media type of the stored bytes */
     const char *where;         /* e.g. "content[0].text", "structuredContent" */
     const char *origin;        /* e.g. "tools/call read_text_file", may be "" */

@@ -241,6 +241,7 @@ static int pl_commit(spill_filter *f, spill__rw *r, const char *mime)
     spill__handle_in in = {0};
     in.id = pl->info.id;
     in.path = pl->info.path;
+    in.view = pl->info.view;
     in.mime = pl->info.mime[0] ? pl->info.mime : (mime ? mime : "application/octet-stream");
     in.where = pl->where;
     in.origin = f->origin;

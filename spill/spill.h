@@ -117,6 +117,7 @@ typedef struct spill_object_info {
     uint32_t nframes;
     int deduplicated;          /* commit only: 1 if the content was already stored */
     char path[4096];           /* the object file */
+    char view[4096];           /* a plain-text copy for native file tools, or "" (sidecar) */
 } spill_object_info;
 
 /* ---- Writing ---------------------------------------------------------------------------- */
@@ -344,7 +345,7 @@ typedef struct spill_filter_opts {
     size_t preview_head_bytes;   /* 2048 */
     size_t preview_tail_bytes;   /* 1024 */
     size_t max_skeleton_bytes;   /* the rewritten message outside payloads; 16 MiB */
-    const spill_rule *rules;     /* checked in order; may be NULL */
+    const spill_rule *rules;     /* checked in order; may be NULL; copied by the filter */
     size_t nrules;
     int client_defaults;         /* 1: apply spill_default_client_rules() (default 1) */
     int resource_links;          /* -1 auto (when the era has them), 0 never, 1 always */
@@ -372,6 +373,10 @@ int spill_filter_end_message(spill_filter *f, spill_dir dir);
  * was still held, or closed as a valid result that says it was cut off. */
 int spill_filter_finish(spill_filter *f, spill_dir dir);
 void spill_filter_free(spill_filter *f); /* NULL ok; aborts unfinished objects */
+/* Applies new thresholds, rules, sizes and counter (everything but framing, sink,
+ * emit and allocator) to the messages that start from now on; the request map and
+ * the message in flight are kept. Rules are copied, as in spill_filter_new. */
+int spill_filter_reconfigure(spill_filter *f, const spill_filter_opts *o);
 
 typedef struct spill_filter_error {
     int code;

@@ -597,7 +597,7 @@ static void gc_orphans_and_temps(void)
     spill_object_info a;
     ASSERT_OK(spill_store_put(st, "an orphan in the other store\n", 29, NULL, &a));
     /* A complete file with no row: what a crash between link and index leaves. */
-    char cmd[9000];
+    char cmd[20000];
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/objects/%.2s' && cp '%s' '%s/objects/%.2s/' && "
              "touch -d '2 hours ago' '%s/objects/%.2s/%s.zst' && "
              "echo torn > '%s/objects/.tmp-999999999-1-0' && echo fresh > '%s/objects/.tmp-1-1-0'",
