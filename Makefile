@@ -16,13 +16,14 @@ SAN ?=
 PKG_CONFIG ?= pkg-config
 
 LIB_PKGS := libzstd lmdb libxxhash
-CLI_PKGS := libpcre2-8
+CLI_PKGS := libpcre2-8 libuv jansson
 DEB_PKGS := build-essential pkg-config libzstd-dev liblmdb-dev libxxhash-dev libpcre2-dev \
+            libuv1-dev libjansson-dev libjq-dev \
             zstd xxhash time python3 util-linux procps coreutils nodejs npm clang libclang-rt-dev
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(CLI_PKGS) 2>/dev/null)
 LIB_LIBS := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null) -lpthread
-CLI_LIBS := $(shell $(PKG_CONFIG) --libs $(CLI_PKGS) 2>/dev/null)
+CLI_LIBS := $(shell $(PKG_CONFIG) --libs $(CLI_PKGS) 2>/dev/null) -ljq
 ALL_CFLAGS := -std=c11 -Wall -Wextra -fPIC $(SAN) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS ?=
 ALL_LDFLAGS := $(SAN) $(LDFLAGS)
@@ -30,7 +31,8 @@ ALL_LDFLAGS := $(SAN) $(LDFLAGS)
 LIB_SRC := spill/error.c spill/objfmt.c spill/writer.c spill/objread.c spill/store.c spill/scan.c spill/tokens.c \
            spill/walk.c spill/preview.c spill/filter.c spill/rewrite.c spill/sink.c \
            spill/maintain.c index/index.c
-CLI_SRC := spill/cli.c spill/cli_util.c spill/cli_read.c spill/cli_filter.c
+CLI_SRC := spill/cli.c spill/cli_util.c spill/cli_read.c spill/cli_filter.c spill/cli_run.c \
+           spill/sidecar.c spill/views.c spill/mcptools.c spill/mcpquery.c
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
@@ -44,7 +46,7 @@ HDRS := $(wildcard spill/*.h) index/index.h
 .PHONY: all deps check-deps test asan ubsan fuzz fuzz-build stress demo bench bench-quick install \
         uninstall clean lint-deps
 all: $(BUILD)/libspill.a $(BUILD)/libspill.so $(BUILD)/spill $(BUILD)/payload $(BUILD)/read_latency \
-     $(BUILD)/mkresult $(BUILD)/est_count $(BUILD)/est_bench
+     $(BUILD)/mkresult $(BUILD)/est_count $(BUILD)/est_bench $(BUILD)/demo_server $(BUILD)/latency
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -63,6 +65,14 @@ $(BUILD)/payload: bench/payload.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -Wextra -O2 -o $@ $<
 
+$(BUILD)/demo_server: bench/demo_server.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -O2 -o $@ $<
+
+$(BUILD)/latency: bench/latency.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -O2 -o $@ $<
+
 $(BUILD)/mkresult: bench/mkresult.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -Wextra -O2 -o $@ $<
@@ -75,6 +85,12 @@ $(BUILD)/est_count: bench/est_count.c $(BUILD)/libspill.a
 
 $(BUILD)/est_bench: bench/est_bench.c $(BUILD)/libspill.a
 	$(CC) $(ALL_CFLAGS) -Ispill $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libspill.a
+
+# spill's own MCP tools live in the executable, not the library: their test links them.
+MCP_OBJ := $(BUILD)/obj/spill/mcptools.o $(BUILD)/obj/spill/mcpquery.o
+$(BUILD)/tests/test_mcptools: tests/unit/test_mcptools.c tests/harness.h $(MCP_OBJ) $(BUILD)/libspill.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(MCP_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(BUILD)/libspill.a
 	@mkdir -p $(dir $@)
@@ -94,7 +110,8 @@ deps:
 # Runs `make deps` only when something is missing.
 check-deps:
 	@if ! $(PKG_CONFIG) --exists $(LIB_PKGS) $(CLI_PKGS) 2>/dev/null || ! command -v zstd >/dev/null || ! command -v xxh128sum >/dev/null \
-	   || [ ! -x /usr/bin/time ] || ! command -v python3 >/dev/null || ! command -v npm >/dev/null; then \
+	   || [ ! -x /usr/bin/time ] || ! command -v python3 >/dev/null || ! command -v npm >/dev/null \
+	   || [ ! -e /usr/include/jq.h ]; then \
 	  echo "make: installing missing Debian packages (make deps)"; $(MAKE) --no-print-directory deps; fi
 	@# The reference tokenizers the estimator is checked against, pinned in a lock file.
 	@[ -d bench/calibrate/node_modules ] || npm ci --prefix bench/calibrate --no-audit --no-fund --silent
@@ -136,6 +153,7 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ispill -Iindex -o $@ $< $(FUZZ_LIB_OBJ) $(LIB_LIBS)
 
 fuzz-build: $(FUZZ_BIN)
+.SECONDARY: $(FUZZ_LIB_OBJ)
 
 fuzz: check-deps
 	@command -v $(FUZZ_CC) >/dev/null || { echo "make: installing clang (make deps)"; \

@@ -17,6 +17,8 @@ static const char usage_text[] =
     "Keeps huge outputs as compressed, content-addressed objects and reads them back.\n"
     "\n"
     "commands:\n"
+    "  run [options] -- SERVER-COMMAND...   run an MCP stdio server under spill (the sidecar;\n"
+    "                                       spill run --help lists its options)\n"
     "  put [FILE|-] [--mime T] [--name N]   store a file or stdin; prints the handle\n"
     "      [--session S] [--server S] [--tool T] [--level L] [--frame-size N]\n"
     "      [--threads N] [-q (id only)] [--json]\n"
@@ -515,6 +517,15 @@ int main(int argc, char **argv)
         return cli_error("out of memory");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (cmd && !strcmp(a, "--")) { /* the rest is a server command line: pass it as it is */
+            while (i < argc)
+                rest[c.argc++] = argv[i++];
+            break;
+        }
+        if (cmd && !strcmp(cmd, "run") && (!strcmp(a, "--help") || !strcmp(a, "-h"))) {
+            rest[c.argc++] = argv[i];
+            continue;
+        }
         if (!strcmp(a, "--store")) {
             if (i + 1 >= argc) {
                 free(rest);
@@ -549,6 +560,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "stats")) status = cmd_stats(&c);
     else if (!strcmp(cmd, "log")) status = cmd_log(&c);
     else if (!strcmp(cmd, "filter")) status = cmd_filter(&c);
+    else if (!strcmp(cmd, "run")) status = cmd_run(&c);
     else if (!strcmp(cmd, "verify")) status = cmd_verify(&c);
     else if (!strcmp(cmd, "gc")) status = cmd_gc(&c);
     else if (!strcmp(cmd, "pin")) status = cmd_pin(&c, 1);

@@ -34,5 +34,6 @@ int cli_write_all(int fd, const void *p, size_t n);
 int cmd_cat(cli *c);
 int cmd_grep(cli *c);
 int cmd_filter(cli *c);
+int cmd_run(cli *c);
 
 #endif

@@ -1,0 +1,730 @@
+/* sidecar.c - `spill run -- CMD`: libuv glue between an agent (our stdin/stdout) and
+ * an MCP server (a child process), with the filter on the server-to-client side.
+ * The only file that includes <uv.h>.
+ *
+ *   agent stdin --> [requests: spill's own tools and spill:// reads answered here,
+ *                    tools/list and initialize ids remembered] --> filter (learns) --> server
+ *   agent stdout <-- [tools/list: spill's tools added, outputSchema dropped;
+ *                     initialize: resources capability added] <-- filter <-- server stdout
+ *   server stderr is inherited: it reaches ours directly and can never block on us.
+ *
+ * Backpressure: a direction stops reading when more than HIGH bytes wait to be written
+ * on its other side and resumes below LOW, so a slow agent or a slow server never makes
+ * spill buffer without bound. Local answers are held until the server-to-client stream
+ * is between two messages, so they never land inside another message. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "mcptools.h"
+#include "sidecar.h"
+#include "views.h"
+
+enum { HIGH = 8 << 20, LOW = 2 << 20, REQ_CAP = 64 << 10, RESP_CAP = 16 << 20, PENDING = 64 };
+
+typedef struct outq {
+    uv_pipe_t pipe;
+    size_t queued;
+    uv_stream_t *source;       /* the stream whose reading this queue throttles */
+    int paused, closed, open;
+} outq;
+
+typedef struct sidecar {
+    sidecar_config *cfg;
+    uv_loop_t *loop;
+    uv_process_t child;
+    uv_pipe_t agent_in, srv_out;
+    outq agent_out, srv_in;
+    uv_signal_t sig_int, sig_term, sig_hup;
+    uv_timer_t kill_timer;
+    int kill_stage;
+    spill_store *st;
+    spill_filter *f;
+    spill_object_sink store_sink, sink;
+    spill_views views;
+    spill_filter_opts fo;
+    /* client to server */
+    char *req;
+    size_t req_len;
+    int req_streaming;
+    char pending_list[PENDING][96], pending_init[PENDING][96];
+    int era2026;
+    /* server to client, after the filter */
+    char *resp;
+    size_t resp_len;
+    int resp_mode;             /* 0 between messages, 1 assembling, 2 streaming through */
+    json_t *held;              /* local answers waiting for a message boundary */
+    /* lifecycle */
+    int child_running, child_status, child_signal, srv_eof, agent_eof, agent_gone, failed;
+    int exit_code;
+} sidecar;
+
+/* ---- logging (stderr only: stdout carries MCP messages and nothing else) ---- */
+
+static void slog(sidecar *s, const char *level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void slog(sidecar *s, const char *level, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!strcmp(level, "debug") && !s->cfg->verbose)
+        return;
+    if (s->cfg->log_json) {
+        json_t *o = json_pack("{s:I,s:s,s:s}", "time_ms", (json_int_t)(uv_now(s->loop)), "level", level,
+                              "msg", msg);
+        char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (t)
+            fprintf(stderr, "%s\n", t);
+        free(t);
+        json_decref(o);
+    } else {
+        fprintf(stderr, "spill: %s%s%s\n", strcmp(level, "info") ? level : "", strcmp(level, "info") ? ": " : "", msg);
+    }
+}
+
+/* ---- output queues ---- */
+
+typedef struct wreq {
+    uv_write_t req;
+    outq *q;
+    size_t n;
+    char data[];
+} wreq;
+
+static void maybe_finish(sidecar *s);
+static void begin_shutdown(sidecar *s, const char *why);
+
+static void on_written(uv_write_t *req, int status)
+{
+    wreq *w = (wreq *)req;
+    outq *q = w->q;
+    sidecar *s = req->handle->data;
+    q->queued -= w->n;
+    free(w);
+    if (status < 0 && !q->closed) {
+        q->closed = 1;
+        if (q == &s->agent_out) {
+            s->agent_gone = 1;
+            begin_shutdown(s, "the agent closed its end (stdout)");
+        } else {
+            slog(s, "warning", "cannot write to the server: %s", uv_strerror(status));
+        }
+    }
+    if (q->paused && q->queued < LOW && q->source && !uv_is_closing((uv_handle_t *)q->source)) {
+        q->paused = 0;
+        extern void spill__resume(uv_stream_t *);
+        spill__resume(q->source);
+    }
+    maybe_finish(s);
+}
+
+static int outq_write(sidecar *s, outq *q, const void *p, size_t n)
+{
+    if (q->closed || !q->open || n == 0)
+        return 0;
+    wreq *w = malloc(sizeof *w + n);
+    if (!w)
+        return SPILL_E_NOMEM;
+    memcpy(w->data, p, n);
+    w->q = q;
+    w->n = n;
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
+    int rc = uv_write(&w->req, (uv_stream_t *)&q->pipe, &b, 1, on_written);
+    if (rc < 0) {
+        free(w);
+        q->closed = 1;
+        if (q == &s->agent_out) {
+            s->agent_gone = 1;
+            begin_shutdown(s, "the agent closed its end (stdout)");
+        }
+        return 0;
+    }
+    q->queued += n;
+    if (q->queued > HIGH && q->source && !q->paused) {
+        q->paused = 1;
+        uv_read_stop(q->source);
+    }
+    return 0;
+}
+
+/* ---- the server-to-client side, after the filter ---- */
+
+static int pending_take(char list[PENDING][96], const char *id)
+{
+    for (int i = 0; i < PENDING; i++)
+        if (list[i][0] && !strcmp(list[i], id)) {
+            list[i][0] = 0;
+            return 1;
+        }
+    return 0;
+}
+
+static void pending_add(char list[PENDING][96], const char *id)
+{
+    for (int i = 0; i < PENDING; i++)
+        if (!list[i][0]) {
+            snprintf(list[i], 96, "%s", id);
+            return;
+        }
+    snprintf(list[0], 96, "%s", id); /* a client with 64 unanswered lists: reuse a slot */
+}
+
+static int pending_any(sidecar *s)
+{
+    for (int i = 0; i < PENDING; i++)
+        if (s->pending_list[i][0] || s->pending_init[i][0])
+            return 1;
+    return 0;
+}
+
+static void id_key(json_t *id, char *out, size_t n)
+{
+    char *t = id ? json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    snprintf(out, n, "%s", t ? t : "");
+    free(t);
+}
+
+static void flush_held(sidecar *s)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(s->held, i, m)
+    {
+        char *t = json_dumps(m, JSON_COMPACT);
+        if (t) {
+            outq_write(s, &s->agent_out, t, strlen(t));
+            outq_write(s, &s->agent_out, "\n", 1);
+            free(t);
+        }
+    }
+    json_array_clear(s->held);
+}
+
+/* tools/list: spill's tools join the server's, and no tool keeps an outputSchema (the
+ * SDK client rejects a result whose structuredContent spill replaced otherwise). */
+static void edit_tools_list(json_t *result)
+{
+    json_t *tools = json_object_get(result, "tools");
+    if (!json_is_array(tools))
+        return;
+    size_t i;
+    json_t *t;
+    json_array_foreach(tools, i, t) json_object_del(t, "outputSchema");
+    json_t *ours = json_loads(spill_mcp_tools_json(), 0, NULL);
+    if (json_is_array(ours))
+        json_array_extend(tools, ours);
+    json_decref(ours);
+}
+
+/* initialize (and 2026 server/discover): spill serves spill:// resources itself. */
+static void edit_capabilities(json_t *result)
+{
+    json_t *caps = json_object_get(result, "capabilities");
+    if (json_is_object(caps) && !json_object_get(caps, "resources"))
+        json_object_set_new(caps, "resources", json_object());
+}
+
+/* One complete message from the filter: edit it if it answers a request we watch. */
+static void deliver_message(sidecar *s, const char *p, size_t n)
+{
+    json_t *m = json_loadb(p, n, JSON_DECODE_ANY, NULL);
+    if (json_is_object(m) && json_object_get(m, "result")) {
+        char key[96];
+        id_key(json_object_get(m, "id"), key, sizeof key);
+        int list = pending_take(s->pending_list, key), init = !list && pending_take(s->pending_init, key);
+        json_t *result = json_object_get(m, "result");
+        if ((list || init) && json_is_object(result)) {
+            if (list)
+                edit_tools_list(result);
+            else
+                edit_capabilities(result);
+            char *t = json_dumps(m, JSON_COMPACT);
+            json_decref(m);
+            if (t) {
+                outq_write(s, &s->agent_out, t, strlen(t));
+                outq_write(s, &s->agent_out, "\n", 1);
+                free(t);
+                return;
+            }
+            m = NULL;
+        }
+    }
+    json_decref(m);
+    outq_write(s, &s->agent_out, p, n);
+}
+
+static int filter_emit(void *ud, spill_dir dir, const void *data, size_t size)
+{
+    sidecar *s = ud;
+    const char *p = data;
+    if (dir == SPILL_C2S)
+        return outq_write(s, &s->srv_in, p, size) ? -1 : 0;
+    while (size) {
+        const char *nl = memchr(p, '\n', size);
+        size_t k = nl ? (size_t)(nl - p) + 1 : size;
+        if (s->resp_mode == 0)
+            s->resp_mode = pending_any(s) ? 1 : 2;
+        if (s->resp_mode == 1 && s->resp_len + k > RESP_CAP) {
+            /* Too big to edit: it goes through as it is. */
+            outq_write(s, &s->agent_out, s->resp, s->resp_len);
+            s->resp_len = 0;
+            s->resp_mode = 2;
+        }
+        if (s->resp_mode == 1) {
+            if (!s->resp && !(s->resp = malloc(RESP_CAP)))
+                return -1;
+            memcpy(s->resp + s->resp_len, p, k);
+            s->resp_len += k;
+            if (nl) {
+                deliver_message(s, s->resp, s->resp_len);
+                s->resp_len = 0;
+            }
+        } else {
+            outq_write(s, &s->agent_out, p, k);
+        }
+        if (nl) {
+            s->resp_mode = 0;
+            if (json_array_size(s->held))
+                flush_held(s); /* between two messages: local answers may go now */
+        }
+        p += k;
+        size -= k;
+    }
+    return 0;
+}
+
+/* ---- the client-to-server side ---- */
+
+static void answer(sidecar *s, json_t *id, json_t *result, json_t *error)
+{
+    json_t *m = json_object();
+    json_object_set_new(m, "jsonrpc", json_string("2.0"));
+    json_object_set(m, "id", id);
+    if (result)
+        json_object_set_new(m, "result", result);
+    else
+        json_object_set_new(m, "error", error);
+    json_array_append_new(s->held, m);
+    if (s->resp_mode == 0)
+        flush_held(s);
+}
+
+/* Handles spill's own tools and spill:// reads; returns 1 if it answered. */
+static int local_request(sidecar *s, json_t *m)
+{
+    const char *method = json_string_value(json_object_get(m, "method"));
+    json_t *params = json_object_get(m, "params"), *id = json_object_get(m, "id");
+    if (!method || !id)
+        return 0;
+    json_t *meta = json_object_get(params, "_meta");
+    const char *ver = json_string_value(json_object_get(meta, "io.modelcontextprotocol/protocolVersion"));
+    if (ver)
+        s->era2026 = strcmp(ver, "2026") > 0;
+    char *out = NULL;
+    size_t outlen = 0;
+    if (!strcmp(method, "tools/call")) {
+        const char *name = json_string_value(json_object_get(params, "name"));
+        if (!name || !spill_mcp_is_tool(name))
+            return 0;
+        char *args = json_object_get(params, "arguments")
+                         ? json_dumps(json_object_get(params, "arguments"), JSON_COMPACT | JSON_ENCODE_ANY)
+                         : NULL;
+        int rc = spill_mcp_call(s->st, name, args, s->cfg->page_bytes, s->era2026, &out, &outlen);
+        free(args);
+        json_t *result = rc == 0 ? json_loadb(out, outlen, 0, NULL) : NULL;
+        if (result)
+            answer(s, id, result, NULL);
+        else
+            answer(s, id, NULL, json_pack("{s:i,s:s}", "code", -32603, "message", "spill: out of memory"));
+        slog(s, "debug", "answered %s locally", name);
+        free(out);
+        return 1;
+    }
+    if (!strcmp(method, "resources/read")) {
+        const char *uri = json_string_value(json_object_get(params, "uri"));
+        if (!uri || !spill_mcp_is_uri(uri))
+            return 0;
+        int rc = spill_mcp_read_resource(s->st, uri, s->cfg->page_bytes, s->era2026, &out, &outlen);
+        json_t *result = rc == 0 ? json_loadb(out, outlen, 0, NULL) : NULL;
+        int code = rc == SPILL_E_NOMEM || (rc == 0 && !result) ? -32603 : s->era2026 ? -32602 : -32002;
+        if (result)
+            answer(s, id, result, NULL);
+        else
+            answer(s, id, NULL, json_pack("{s:i,s:s%}", "code", code, "message",
+                                          out ? out : "resource not found", out ? outlen : 18));
+        free(out);
+        return 1;
+    }
+    return 0;
+}
+
+/* A whole client message (with its newline): answer it here or send it on. */
+static int client_message(sidecar *s, const char *p, size_t n)
+{
+    json_t *m = json_loadb(p, n, 0, NULL);
+    if (json_is_object(m)) {
+        if (local_request(s, m)) {
+            json_decref(m);
+            return 0;
+        }
+        const char *method = json_string_value(json_object_get(m, "method"));
+        json_t *id = json_object_get(m, "id");
+        if (method && id) {
+            char key[96];
+            id_key(id, key, sizeof key);
+            if (!strcmp(method, "tools/list"))
+                pending_add(s->pending_list, key);
+            else if (!strcmp(method, "initialize") || !strcmp(method, "server/discover"))
+                pending_add(s->pending_init, key);
+        }
+    }
+    json_decref(m);
+    int rc = spill_filter_feed(s->f, SPILL_C2S, p, n);
+    return rc;
+}
+
+void spill__resume(uv_stream_t *st);
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    (void)h;
+    (void)suggested;
+    static char bufs[2][64 << 10]; /* one per reading stream; reads never overlap on one loop */
+    static int which;
+    b->base = bufs[which ^= 1];
+    b->len = sizeof bufs[0];
+}
+
+static void on_agent_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+    sidecar *s = st->data;
+    if (n == UV_EOF || n < 0) {
+        if (n != UV_EOF)
+            slog(s, "warning", "reading from the agent: %s", uv_strerror((int)n));
+        uv_read_stop(st);
+        if (s->req_len)
+            client_message(s, s->req, s->req_len);
+        s->req_len = 0;
+        spill_filter_finish(s->f, SPILL_C2S);
+        s->agent_eof = 1;
+        begin_shutdown(s, NULL);
+        return;
+    }
+    const char *p = b->base;
+    size_t size = (size_t)n;
+    while (size) {
+        const char *nl = memchr(p, '\n', size);
+        size_t k = nl ? (size_t)(nl - p) + 1 : size;
+        int rc = 0;
+        if (s->req_streaming) {
+            rc = spill_filter_feed(s->f, SPILL_C2S, p, k);
+        } else if (s->req_len + k > REQ_CAP) {
+            /* Too big to be one of spill's calls: send it on as it streams. */
+            rc = spill_filter_feed(s->f, SPILL_C2S, s->req, s->req_len);
+            if (rc == 0)
+                rc = spill_filter_feed(s->f, SPILL_C2S, p, k);
+            s->req_len = 0;
+            s->req_streaming = 1;
+        } else {
+            memcpy(s->req + s->req_len, p, k);
+            s->req_len += k;
+            if (nl) {
+                rc = client_message(s, s->req, s->req_len);
+                s->req_len = 0;
+            }
+        }
+        if (nl)
+            s->req_streaming = 0;
+        if (rc) {
+            slog(s, "error", "filter: %s", spill_filter_last_error(s->f)->msg);
+            s->failed = 1;
+            begin_shutdown(s, NULL);
+            return;
+        }
+        p += k;
+        size -= k;
+    }
+}
+
+static void on_server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+    sidecar *s = st->data;
+    if (n == UV_EOF || n < 0) {
+        uv_read_stop(st);
+        spill_filter_finish(s->f, SPILL_S2C);
+        if (s->resp_len) {
+            outq_write(s, &s->agent_out, s->resp, s->resp_len);
+            s->resp_len = 0;
+        }
+        s->resp_mode = 0;
+        flush_held(s);
+        s->srv_eof = 1;
+        maybe_finish(s);
+        return;
+    }
+    if (spill_filter_feed(s->f, SPILL_S2C, b->base, (size_t)n) != 0) {
+        slog(s, "error", "filter: %s", spill_filter_last_error(s->f)->msg);
+        s->failed = 1;
+        begin_shutdown(s, NULL);
+    }
+}
+
+void spill__resume(uv_stream_t *st)
+{
+    sidecar *s = st->data;
+    uv_read_start(st, alloc_cb, st == (uv_stream_t *)&s->agent_in ? on_agent_read : on_server_read);
+}
+
+/* ---- lifecycle ---- */
+
+static void on_close(uv_handle_t *h) { (void)h; }
+
+static void close_all(sidecar *s)
+{
+    uv_handle_t *hs[] = {(uv_handle_t *)&s->agent_in, (uv_handle_t *)&s->srv_out,
+                         (uv_handle_t *)&s->agent_out.pipe, (uv_handle_t *)&s->srv_in.pipe,
+                         (uv_handle_t *)&s->sig_int, (uv_handle_t *)&s->sig_term,
+                         (uv_handle_t *)&s->sig_hup, (uv_handle_t *)&s->kill_timer,
+                         (uv_handle_t *)&s->child};
+    for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
+        if (hs[i]->loop && !uv_is_closing(hs[i]))
+            uv_close(hs[i], on_close);
+}
+
+/* Done when the server has exited, its output is drained, and what we owe the agent is
+ * written (or the agent is gone). */
+static void maybe_finish(sidecar *s)
+{
+    if (s->child_running || !s->srv_eof)
+        return;
+    if (s->agent_out.queued && !s->agent_out.closed)
+        return;
+    close_all(s);
+}
+
+static void on_kill_timer(uv_timer_t *t)
+{
+    sidecar *s = t->data;
+    if (!s->child_running)
+        return;
+    int sig = s->kill_stage++ == 0 ? SIGTERM : SIGKILL;
+    slog(s, "debug", "the server is still running: sending %s", sig == SIGTERM ? "SIGTERM" : "SIGKILL");
+    uv_process_kill(&s->child, sig);
+    if (sig == SIGTERM)
+        uv_timer_start(&s->kill_timer, on_kill_timer, 2000, 0);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    free(req);
+}
+
+/* The MCP stdio shutdown: close the server's stdin, wait, SIGTERM, wait, SIGKILL. */
+static void begin_shutdown(sidecar *s, const char *why)
+{
+    if (why)
+        slog(s, "info", "%s; stopping the server", why);
+    if (!s->srv_in.closed && s->srv_in.open) {
+        s->srv_in.closed = 1;
+        uv_shutdown_t *req = malloc(sizeof *req);
+        if (!req || uv_shutdown(req, (uv_stream_t *)&s->srv_in.pipe, on_shutdown) != 0) {
+            free(req);
+            uv_close((uv_handle_t *)&s->srv_in.pipe, on_close);
+        }
+    }
+    if (!uv_is_active((uv_handle_t *)&s->kill_timer) && s->child_running)
+        uv_timer_start(&s->kill_timer, on_kill_timer, 2000, 0);
+}
+
+static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
+{
+    sidecar *s = p->data;
+    s->child_running = 0;
+    s->child_status = (int)status;
+    s->child_signal = sig;
+    if (sig && s->kill_stage == 0)
+        slog(s, "warning", "the server was killed by signal %d", sig);
+    else if (status && !s->agent_eof)
+        slog(s, "warning", "the server exited with status %d", (int)status);
+    uv_timer_stop(&s->kill_timer);
+    maybe_finish(s);
+}
+
+static void on_signal(uv_signal_t *h, int sig)
+{
+    sidecar *s = h->data;
+    if (sig == SIGHUP) {
+        if (!s->cfg->config_path[0]) {
+            slog(s, "info", "SIGHUP: no config file to reload");
+            return;
+        }
+        sidecar_config next = *s->cfg;
+        char err[512];
+        if (sidecar_config_load(&next, s->cfg->config_path, err, sizeof err) != 0) {
+            slog(s, "error", "SIGHUP: %s; keeping the old configuration", err);
+            return;
+        }
+        *s->cfg = next;
+        extern void sidecar_filter_opts(sidecar_config *c, spill_filter_opts *o);
+        spill_filter_opts o = s->fo;
+        sidecar_filter_opts(s->cfg, &o);
+        int rc = spill_filter_reconfigure(s->f, &o);
+        if (rc)
+            slog(s, "error", "SIGHUP: %s", spill_strerror(rc));
+        else
+            slog(s, "info", "SIGHUP: reloaded %s (threshold %llu tokens, %zu rules)", s->cfg->config_path,
+                 (unsigned long long)s->cfg->threshold, s->cfg->nrules);
+        return;
+    }
+    /* Ctrl-C or a stop request: the server gets the same signal and decides. */
+    if (s->child_running)
+        uv_process_kill(&s->child, sig);
+}
+
+void sidecar_filter_opts(sidecar_config *c, spill_filter_opts *o)
+{
+    o->threshold_tokens = c->threshold;
+    o->byte_cap = c->byte_cap ? c->byte_cap : SPILL_NO_LIMIT;
+    o->min_spill_bytes = c->min_spill;
+    o->preview_head_bytes = c->preview_head;
+    o->preview_tail_bytes = c->preview_tail;
+    o->client_defaults = c->client_defaults;
+    o->counter = spill_estimator(c->vocab);
+    o->rules = c->rules;
+    o->nrules = c->nrules;
+    o->session = c->session[0] ? c->session : NULL;
+}
+
+int sidecar_run(sidecar_config *cfg, char **argv)
+{
+    sidecar *s = calloc(1, sizeof *s);
+    if (!s)
+        return 1;
+    s->cfg = cfg;
+    s->loop = uv_default_loop();
+    s->exit_code = 1;
+    s->req = malloc(REQ_CAP);
+    s->held = json_array();
+    int rc;
+    spill_store_opts so;
+    spill_store_opts_init(&so);
+    so.dir = cfg->store;
+    so.level = cfg->level;
+    so.threads = cfg->threads;
+    so.frame_size = (size_t)cfg->frame_size;
+    if (!s->req || !s->held) {
+        slog(s, "error", "out of memory");
+        goto out;
+    }
+    if ((rc = spill_store_open(&s->st, &so)) != 0) {
+        slog(s, "error", "cannot open the store %s: %s", cfg->store, spill_strerror(rc));
+        goto out;
+    }
+    if (cfg->session[0])
+        spill_store_session_begin(s->st, cfg->session);
+    spill_store_sink(s->st, &s->store_sink);
+    s->sink = s->store_sink;
+    if (cfg->views)
+        spill_views_wrap(&s->views, cfg->store, cfg->views_quota, &s->store_sink, &s->sink);
+    spill_filter_opts_init(&s->fo);
+    sidecar_filter_opts(cfg, &s->fo);
+    s->fo.sink = &s->sink;
+    s->fo.emit = filter_emit;
+    s->fo.emit_ud = s;
+    if ((rc = spill_filter_new(&s->f, &s->fo)) != 0) {
+        slog(s, "error", "cannot start the filter: %s", spill_strerror(rc));
+        goto out;
+    }
+
+    uv_pipe_init(s->loop, &s->agent_in, 0);
+    uv_pipe_init(s->loop, &s->srv_out, 0);
+    uv_pipe_init(s->loop, &s->agent_out.pipe, 0);
+    uv_pipe_init(s->loop, &s->srv_in.pipe, 0);
+    s->agent_in.data = s->srv_out.data = s->agent_out.pipe.data = s->srv_in.pipe.data = s;
+    if ((rc = uv_pipe_open(&s->agent_in, 0)) != 0 || (rc = uv_pipe_open(&s->agent_out.pipe, 1)) != 0) {
+        slog(s, "error", "stdin and stdout must be pipes or sockets (an agent runs spill run): %s",
+             uv_strerror(rc));
+        goto loop_out;
+    }
+    s->agent_out.open = 1;
+    uv_stdio_container_t stdio[3];
+    stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
+    stdio[0].data.stream = (uv_stream_t *)&s->srv_in.pipe;
+    stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[1].data.stream = (uv_stream_t *)&s->srv_out;
+    stdio[2].flags = UV_INHERIT_FD;
+    stdio[2].data.fd = 2;
+    uv_process_options_t po = {0};
+    po.file = argv[0];
+    po.args = argv;
+    po.exit_cb = on_exit_cb;
+    po.stdio = stdio;
+    po.stdio_count = 3;
+    s->child.data = s;
+    if ((rc = uv_spawn(s->loop, &s->child, &po)) != 0) {
+        slog(s, "error", "cannot start %s: %s", argv[0], uv_strerror(rc));
+        s->exit_code = 127;
+        goto loop_out;
+    }
+    s->child_running = 1;
+    s->srv_in.open = 1;
+    /* Each side throttles the stream that fills it. */
+    s->agent_out.source = (uv_stream_t *)&s->srv_out;
+    s->srv_in.source = (uv_stream_t *)&s->agent_in;
+    uv_timer_init(s->loop, &s->kill_timer);
+    s->kill_timer.data = s;
+    uv_signal_init(s->loop, &s->sig_int);
+    uv_signal_init(s->loop, &s->sig_term);
+    uv_signal_init(s->loop, &s->sig_hup);
+    s->sig_int.data = s->sig_term.data = s->sig_hup.data = s;
+    uv_signal_start(&s->sig_int, on_signal, SIGINT);
+    uv_signal_start(&s->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&s->sig_hup, on_signal, SIGHUP);
+    uv_read_start((uv_stream_t *)&s->agent_in, alloc_cb, on_agent_read);
+    uv_read_start((uv_stream_t *)&s->srv_out, alloc_cb, on_server_read);
+    slog(s, "debug", "started %s (store %s, threshold %llu tokens)", argv[0], cfg->store,
+         (unsigned long long)cfg->threshold);
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    if (s->failed)
+        s->exit_code = 1;
+    else if (s->child_signal)
+        s->exit_code = 128 + s->child_signal;
+    else
+        s->exit_code = s->child_status;
+    if (s->agent_gone && s->exit_code == 0)
+        s->exit_code = 0; /* the agent left and the server stopped cleanly */
+    {
+        spill_filter_stats st;
+        spill_filter_get_stats(s->f, &st);
+        slog(s, "debug", "%llu messages from the server, %llu results rewritten, %llu payloads spilled",
+             (unsigned long long)st.messages[SPILL_S2C], (unsigned long long)st.results_rewritten,
+             (unsigned long long)st.payloads_spilled);
+    }
+loop_out:
+    close_all(s);
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    uv_loop_close(s->loop);
+out:
+    rc = s->exit_code;
+    spill_filter_free(s->f);
+    if (cfg->session[0] && s->st)
+        spill_store_session_end(s->st, cfg->session);
+    spill_store_close(s->st);
+    json_decref(s->held);
+    free(s->req);
+    free(s->resp);
+    free(s);
+    return rc;
+}
