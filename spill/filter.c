@@ -404,7 +404,7 @@ static void learn_request(spill_filter *f, const spill__msg *m)
     }
     if (m->protocol[0]) /* initialize's requested version, or a 2026 request's own */
         snprintf(f->protocol, sizeof f->protocol, "%s", m->protocol);
-    if (m->id_set && method_code(m->method) != METHOD_OTHER)
+    if (m->id_set) /* every id: a response to tools/list must be known as one, too */
         map_put(f, m);
 }
 
@@ -616,6 +616,8 @@ static int msg_bytes(spill_filter *f, spill_dir dir, const unsigned char *p, siz
     return 0;
 }
 
+static int cut_off_held(spill_filter *f, dirstate *d);
+
 static int msg_end(spill_filter *f, spill_dir dir, const char *term, size_t tn, int cut_off)
 {
     dirstate *d = &f->d[dir];
@@ -633,6 +635,8 @@ static int msg_end(spill_filter *f, spill_dir dir, const char *term, size_t tn, 
     }
     if (cut_off)
         f->stats.cut_off++;
+    if (d->mode == M_PROBE && cut_off && !d->ws_only)
+        return cut_off_held(f, d);
     if (d->mode == M_PROBE) {
         uint64_t off;
         if (!d->scan_failed && (cut_off || spill__scan_finish(&d->sc, probe_cb, f, &off) != 1))
@@ -652,9 +656,73 @@ static int msg_end(spill_filter *f, spill_dir dir, const char *term, size_t tn, 
             return rc;
         return spill__femit(f, dir, term, tn);
     }
-    if (d->mode == M_REWRITE)
-        return spill__rw_end(f, term, tn, cut_off);
+    if (d->mode == M_REWRITE) /* a synthesized message always ends its line */
+        return spill__rw_end(f, cut_off && f->o.framing == SPILL_FRAMING_NDJSON ? "\n" : term,
+                             cut_off && f->o.framing == SPILL_FRAMING_NDJSON ? 1 : tn, cut_off);
     return spill__femit(f, dir, term, tn); /* pass */
+}
+
+/* ---- messages that cannot be passed on ---- */
+
+int spill__emit_failure(spill_filter *f, const spill__msg *m, const char *why, const char *notes,
+                        const char *term, size_t tn)
+{
+    spill__buf b = {0};
+    b.realloc = spill__frealloc;
+    b.ctx = f;
+    b.max = 1u << 20;
+    spill__buf text = b;
+    spill__buf_printf(&text, "[spill] The server's message could not be passed on: %s. ", why);
+    if (notes)
+        spill__buf_printf(&text, "spill stored what arrived (read it with spill_read or spill cat):\n%s", notes);
+    else
+        spill__buf_printf(&text, "No part of it could be stored.");
+    if (m && m->id_set && !m->has_method) {
+        spill__buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
+        if (m->id[0] == 'n')
+            spill__buf_put(&b, m->id + 1, strlen(m->id + 1));
+        else
+            spill__buf_json(&b, m->id + 1, strlen(m->id + 1));
+        spill__buf_printf(&b, ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":");
+        spill__buf_json(&b, text.p ? text.p : "", text.len);
+        spill__buf_printf(&b, "}],\"isError\":true}}");
+    } else {
+        spill__buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":"
+                          "{\"level\":\"error\",\"logger\":\"spill\",\"data\":");
+        spill__buf_json(&b, text.p ? text.p : "", text.len);
+        spill__buf_printf(&b, "}}");
+    }
+    int rc = b.oom || text.oom ? spill__ferror(f, SPILL_E_NOMEM, 0, "out of memory") : 0;
+    if (!rc)
+        rc = spill__femit(f, SPILL_S2C, b.p, b.len);
+    if (!rc)
+        rc = spill__femit(f, SPILL_S2C, term, tn);
+    spill__ffree(f, b.p);
+    spill__ffree(f, text.p);
+    return rc;
+}
+
+/* The stream ended inside a held message: a torn line would break the client, so the
+ * bytes that came are stored and a valid message says so instead. */
+static int cut_off_held(spill_filter *f, dirstate *d)
+{
+    char notes[160] = "", why[128];
+    spill_put_info pi = {0};
+    pi.mime = "application/octet-stream";
+    void *obj = NULL;
+    spill_object_info info;
+    memset(&info, 0, sizeof info);
+    int rc = f->sink.begin(f->sink.ctx, &obj, &pi);
+    if (rc == 0 && (rc = f->sink.write(obj, d->buf, d->len)) != 0)
+        f->sink.abort(obj);
+    else if (rc == 0 && (rc = f->sink.commit(obj, "text/plain", 0, "", &info)) == 0)
+        snprintf(notes, sizeof notes, "%s the partial message (%llu bytes)\n", info.id,
+                 (unsigned long long)d->len);
+    if (rc)
+        f->stats.store_failures++;
+    snprintf(why, sizeof why, "the stream ended %llu bytes into it, before the message was complete",
+             (unsigned long long)d->len);
+    return spill__emit_failure(f, d->scan_failed ? NULL : &d->walk->msg, why, notes[0] ? notes : NULL, "\n", 1);
 }
 
 /* ---- public feed ---- */

@@ -24,7 +24,7 @@ typedef struct req_entry {
  * streamed to the sink. */
 typedef struct rw_payload {
     spill__slot slot;
-    int active, spilling, failed, done;
+    int active, spilling, failed, done, deferred; /* deferred: committed at the item's end */
     char where[96];
     unsigned char *raw;            /* raw JSON of the value while small */
     size_t raw_len, raw_cap;
@@ -35,7 +35,7 @@ typedef struct rw_payload {
     void *obj;
     void *counter, *sampled;       /* tokens of the first bytes; of sampled windows after */
     uint64_t sampled_bytes;
-    spill__b64 b64;
+    spill__b64 b64, b64check;      /* decoding (spilling), checking (staged) */
     unsigned char *b64out;
     spill__preview pv;
     uint64_t total;                /* decoded bytes */
@@ -62,7 +62,8 @@ typedef struct spill__rw {
     size_t item_start;
     rw_member mem[32];
     int item_overflow;
-    spill__buf handle;             /* the handle text of the item's spilled payload */
+    spill__buf handle;             /* the handle text of the last payload committed */
+    spill__buf item_text;          /* the handles of the current item's payloads */
     char item_id[SPILL_ID_HEX + 1];
     uint64_t item_size;
     char item_mime[128];
@@ -121,6 +122,10 @@ int spill__ferror(spill_filter *f, int code, uint64_t off, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int spill__links_enabled(const spill_filter *f);
 req_entry *spill__map_get(spill_filter *f, const char *id);
+/* A message that cannot be passed on: an isError result for its id (or a log
+ * notification without one) that says why and lists what was stored (notes). */
+int spill__emit_failure(spill_filter *f, const spill__msg *m, const char *why, const char *notes,
+                        const char *term, size_t tn);
 
 int spill__rw_begin(spill_filter *f);
 int spill__rw_feed(spill_filter *f, const unsigned char *p, size_t n);

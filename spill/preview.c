@@ -447,7 +447,10 @@ preview:
         rc |= spill__buf_put(b, "\n", 1);
     uint64_t elided = tail_start - h;
     if (elided) {
-        uint64_t first_line = 1 + head_nl, last_line = 1 + p->newlines - tail_nl;
+        /* The line of the last elided byte: one past the newlines before it, unless that
+         * byte is itself the newline that ends its line. */
+        int prev_nl = t_skip ? p->tail[t_skip - 1] == '\n' : tail_start == h && h ? p->head[h - 1] == '\n' : 0;
+        uint64_t first_line = 1 + head_nl, last_line = 1 + p->newlines - tail_nl - (uint64_t)prev_nl;
         rc |= spill__buf_printf(b, "--- %s bytes elided by spill, not by the server (lines %s to %s of %s) ---\n",
                                 num(elided, n1), num(first_line, n2), num(last_line, n3), num(lines, n4));
     }

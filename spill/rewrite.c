@@ -59,6 +59,8 @@ static int pl_write(spill_filter *f, rw_payload *pl, const void *p, size_t n)
     return rc ? pl_fail(f, pl, rc, "writing the object") : 0;
 }
 
+static int process(spill_filter *f, rw_payload *pl, const unsigned char *p, size_t n);
+
 static int start_spill(spill_filter *f, spill__rw *r)
 {
     rw_payload *pl = &r->pl;
@@ -72,9 +74,10 @@ static int start_spill(spill_filter *f, spill__rw *r)
     int rc = f->sink.begin(f->sink.ctx, &pl->obj, &pi);
     if (rc) {
         pl->obj = NULL;
-        return pl_fail(f, pl, rc, "starting an object");
+        pl_fail(f, pl, rc, "starting an object");
     }
-    return pl_write(f, pl, pl->dec, pl->dec_len);
+    /* What was staged goes the same way as what follows (the preview sees it too). */
+    return process(f, pl, pl->dec, pl->dec_len);
 }
 
 /* Tokens: every byte of the first COUNT_ALL bytes, then one window of SAMPLE_WIN bytes
@@ -117,38 +120,65 @@ static uint64_t payload_tokens(spill_filter *f, const rw_payload *pl)
     return t;
 }
 
-/* Content bytes of the payload (decoded text, raw JSON, or base64 text). */
+/* Bytes of a payload that is being spilled: decoded if it is base64, then counted,
+ * previewed and written. */
+static int process(spill_filter *f, rw_payload *pl, const unsigned char *p, size_t n)
+{
+    while (n) {
+        size_t k = n;
+        const unsigned char *q = p;
+        if (pl->slot == S_B64_REBUILD) {
+            if (k > SPILL__SCAN_CHUNK)
+                k = SPILL__SCAN_CHUNK; /* b64out holds the decoding of this much */
+            long d = spill__b64_decode(&pl->b64, p, k, pl->b64out);
+            if (d < 0)
+                return pl_fail(f, pl, SPILL_E_JSON, "the base64 data is malformed");
+            q = pl->b64out;
+            p += k;
+            n -= k;
+            k = (size_t)d;
+        } else {
+            if (pl->counter)
+                count_tokens(f, pl, p, k);
+            p += k;
+            n -= k;
+        }
+        pl->total += k;
+        spill__preview_feed(&pl->pv, q, k);
+        int rc = pl_write(f, pl, q, k);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Content bytes of the payload (decoded text, raw JSON, or base64 text). While small
+ * it is staged as it came (base64 as its text, checked but not decoded), so deciding
+ * to keep it, to store it as binary or, if the base64 is malformed, as the text it is,
+ * depends on the content alone and never on how the input was cut. */
 static int pl_data(spill_filter *f, spill__rw *r, const unsigned char *p, size_t n)
 {
     rw_payload *pl = &r->pl;
-    if (pl->slot == S_B64_REBUILD && !pl->b64.bad) {
-        long k = spill__b64_decode(&pl->b64, p, n, pl->b64out);
-        if (k < 0) {
-            /* Not base64 after all. While it is staged it simply stays as the text it is;
-             * once binary went to the store, the object cannot be completed. */
-            if (pl->spilling)
-                return pl_fail(f, pl, SPILL_E_JSON, "the base64 data is malformed");
-            pl->slot = S_TEXT_REBUILD;
-        } else {
-            p = pl->b64out;
-            n = (size_t)k;
+    if (pl->failed)
+        return 0;
+    if (pl->spilling)
+        return process(f, pl, p, n);
+    if (pl->slot == S_B64_REBUILD) {
+        for (size_t i = 0; i < n; i += SPILL__SCAN_CHUNK) {
+            size_t k = n - i < SPILL__SCAN_CHUNK ? n - i : SPILL__SCAN_CHUNK;
+            if (spill__b64_decode(&pl->b64check, p + i, k, pl->b64out) < 0) {
+                pl->slot = S_TEXT_REBUILD; /* not base64 after all: it is text */
+                break;
+            }
         }
     }
-    if (pl->slot == S_B64_REBUILD && pl->b64.bad)
-        return 0;
-    if (pl->counter && pl->slot != S_B64_REBUILD)
-        count_tokens(f, pl, p, n);
-    pl->total += n;
-    spill__preview_feed(&pl->pv, p, n);
-    if (pl->spilling)
-        return pl_write(f, pl, p, n);
     if (pl->dec_len + n <= f->o.min_spill_bytes) {
         memcpy(pl->dec + pl->dec_len, p, n);
         pl->dec_len += n;
         return 0;
     }
     int rc = start_spill(f, r);
-    return rc ? rc : pl_write(f, pl, p, n);
+    return rc ? rc : process(f, pl, p, n);
 }
 
 /* Raw JSON bytes of the payload value: staged while small (to keep it inline), or the
@@ -170,7 +200,8 @@ static int pl_raw(spill_filter *f, spill__rw *r, uint64_t upto)
     if (pl->spilling)
         return rc;
     if (pl->raw_len + n > pl->raw_cap) {
-        /* Escapes made the raw text large while the decoded text is still small. */
+        /* Cannot happen: raw_cap holds the largest escaping of min_spill bytes plus what
+         * the scanner may hold back; kept as a guard, never as a decision. */
         if ((rc = start_spill(f, r)) != 0)
             return rc;
         return 0;
@@ -201,8 +232,25 @@ static void pl_reset(spill_filter *f, spill__rw *r)
     pl->pv.tail = tail;
 }
 
+static int pl_commit(spill_filter *f, spill__rw *r, const char *mime);
+
+/* Commits a payload whose item asked to wait for its mimeType. */
+static int commit_deferred(spill_filter *f, spill__rw *r)
+{
+    if (!r->pl.deferred)
+        return 0;
+    r->pl.deferred = 0;
+    const char *mime = r->walk.item_mime[0] ? r->walk.item_mime : NULL;
+    if (r->pl.slot == S_TEXT_REBUILD)
+        mime = NULL; /* decoded text: the server's mimeType may not describe plain text */
+    return pl_commit(f, r, mime);
+}
+
 static int pl_begin(spill_filter *f, spill__rw *r, spill__slot slot, const spill__scan_ev *ev)
 {
+    int rc0 = commit_deferred(f, r); /* an item with two payloads: the first goes now */
+    if (rc0)
+        return rc0;
     pl_reset(f, r);
     rw_payload *pl = &r->pl;
     pl->slot = slot;
@@ -212,13 +260,11 @@ static int pl_begin(spill_filter *f, spill__rw *r, spill__slot slot, const spill
     where_label(r, slot, ev->depth, pl->where, sizeof pl->where);
     spill__preview_init(&pl->pv, pl->pv.head, f->o.preview_head_bytes, pl->pv.tail,
                         f->o.preview_tail_bytes, slot != S_B64_REBUILD);
-    if (slot != S_B64_REBUILD) {
-        int rc = f->counter->create(f->counter->ctx, &pl->counter);
-        if (rc == 0)
-            rc = f->counter->create(f->counter->ctx, &pl->sampled);
-        if (rc)
-            return spill__ferror(f, rc, ev->off, "cannot create a token counter");
-    }
+    int rc = f->counter->create(f->counter->ctx, &pl->counter);
+    if (rc == 0)
+        rc = f->counter->create(f->counter->ctx, &pl->sampled);
+    if (rc)
+        return spill__ferror(f, rc, ev->off, "cannot create a token counter");
     return 0;
 }
 
@@ -229,7 +275,7 @@ static int pl_commit(spill_filter *f, spill__rw *r, const char *mime)
     spill__preview_finish(&pl->pv);
     if (pl->slot == S_B64_REBUILD && !pl->failed && spill__b64_finish(&pl->b64) != 0)
         pl_fail(f, pl, SPILL_E_JSON, "the base64 data is malformed");
-    uint64_t tokens = payload_tokens(f, pl);
+    uint64_t tokens = pl->slot == S_B64_REBUILD ? 0 : payload_tokens(f, pl);
     if (!pl->failed) {
         int rc = f->sink.commit(pl->obj, mime, tokens, f->counter->name, &pl->info);
         pl->obj = NULL; /* commit consumes it either way */
@@ -252,8 +298,16 @@ static int pl_commit(spill_filter *f, spill__rw *r, const char *mime)
     in.binary = pl->slot == S_B64_REBUILD;
     in.error = pl->failed ? pl->err : NULL;
     in.pv = &pl->pv;
-    if (spill__handle_text(&r->handle, &in) != 0)
+    if (spill__handle_text(&r->handle, &in) != 0 && r->handle.oom)
         return spill__ferror(f, SPILL_E_NOMEM, 0, "out of memory rendering a handle");
+    /* An item rebuilt as text carries the handles of all its payloads. */
+    if (r->item_depth >= 0) {
+        if (r->item_text.len)
+            spill__buf_put(&r->item_text, "\n\n", 2);
+        spill__buf_put(&r->item_text, r->handle.p, r->handle.len);
+        if (r->item_text.oom)
+            return spill__ferror(f, SPILL_E_NOMEM, 0, "out of memory rendering a handle");
+    }
     if (!pl->failed) {
         f->stats.payloads_spilled++;
         f->stats.spilled_bytes += pl->total;
@@ -304,6 +358,7 @@ static int pl_end(spill_filter *f, spill__rw *r, uint64_t end)
         return 0;
     }
     /* Rebuilt at the item's end, when its mimeType is known too. */
+    pl->deferred = 1;
     r->item_rebuild = 1;
     return 0;
 }
@@ -339,12 +394,9 @@ static int is_dropped(int role, uint8_t key)
 static int item_end(spill_filter *f, spill__rw *r)
 {
     int rc;
+    if ((rc = commit_deferred(f, r)) != 0)
+        return rc;
     if (r->item_rebuild) {
-        const char *mime = r->walk.item_mime[0] ? r->walk.item_mime : NULL;
-        if (r->pl.slot == S_TEXT_REBUILD)
-            mime = NULL; /* the text was decoded; its own mimeType may not describe plain text */
-        if ((rc = pl_commit(f, r, mime)) != 0)
-            return rc;
         spill__buf tmp = {0};
         tmp.max = f->o.max_skeleton_bytes;
         tmp.realloc = spill__frealloc;
@@ -360,11 +412,11 @@ static int item_end(spill_filter *f, spill__rw *r)
                     first = 0;
                 }
             spill__buf_printf(&tmp, "%s\"mimeType\":\"text/plain\",\"text\":", first ? "" : ",");
-            spill__buf_json(&tmp, r->handle.p, r->handle.len);
+            spill__buf_json(&tmp, r->item_text.p, r->item_text.len);
             spill__buf_put(&tmp, "}", 1);
         } else {
             spill__buf_printf(&tmp, "{\"type\":\"text\",\"text\":");
-            spill__buf_json(&tmp, r->handle.p, r->handle.len);
+            spill__buf_json(&tmp, r->item_text.p, r->item_text.len);
             for (int i = 0; i < r->item_nmem; i++)
                 if (!is_dropped(r->item_role, r->mem[i].key)) {
                     spill__buf_put(&tmp, ",", 1);
@@ -458,6 +510,7 @@ static int rw_cb(void *ud, const spill__scan_ev *ev)
         r->item_overflow = 0;
         r->item_rebuild = r->item_spilled = 0;
         r->item_index = r->walk.item_index;
+        r->item_text.len = 0;
         return 0;
     }
     if (ev->tok == SPILL__TOK_KEY && r->item_depth >= 0 && ev->depth == r->item_depth + 1) {
@@ -499,7 +552,7 @@ int spill__rw_begin(spill_filter *f)
             return spill__ferror(f, SPILL_E_NOMEM, d->off, "out of memory starting a rewrite");
         memset(r, 0, sizeof *r);
         d->rw = r;
-        r->pl.raw_cap = 6 * f->o.min_spill_bytes + 16;
+        r->pl.raw_cap = 6 * (f->o.min_spill_bytes + SPILL__SCAN_CHUNK) + 64;
         r->pl.raw = spill__falloc(f, r->pl.raw_cap);
         r->pl.dec = spill__falloc(f, f->o.min_spill_bytes);
         r->pl.b64out = spill__falloc(f, SPILL__SCAN_CHUNK + 64);
@@ -507,8 +560,9 @@ int spill__rw_begin(spill_filter *f)
         r->pl.pv.tail = spill__falloc(f, f->o.preview_tail_bytes + 1);
         if (!r->pl.raw || !r->pl.dec || !r->pl.b64out || !r->pl.pv.head || !r->pl.pv.tail)
             return spill__ferror(f, SPILL_E_NOMEM, d->off, "out of memory starting a rewrite");
-        r->out.realloc = r->handle.realloc = r->notes.realloc = spill__frealloc;
-        r->out.ctx = r->handle.ctx = r->notes.ctx = f;
+        r->out.realloc = r->handle.realloc = r->notes.realloc = r->item_text.realloc = spill__frealloc;
+        r->out.ctx = r->handle.ctx = r->notes.ctx = r->item_text.ctx = f;
+        r->item_text.max = 4u << 20;
         r->out.max = f->o.max_skeleton_bytes;
         r->handle.max = 1u << 20;
         r->notes.max = 64u << 10;
@@ -516,9 +570,9 @@ int spill__rw_begin(spill_filter *f)
     pl_reset(f, r);
     spill__scan_init(&r->sc);
     spill__walk_init(&r->walk);
-    r->out.len = r->handle.len = r->notes.len = 0;
-    r->out.oom = r->handle.oom = r->notes.oom = 0;
-    r->out.full = r->handle.full = r->notes.full = 0;
+    r->out.len = r->handle.len = r->notes.len = r->item_text.len = 0;
+    r->out.oom = r->handle.oom = r->notes.oom = r->item_text.oom = 0;
+    r->out.full = r->handle.full = r->notes.full = r->item_text.full = 0;
     r->pos = r->copied = 0;
     r->broken = 0;
     r->item_depth = -1;
@@ -562,46 +616,6 @@ int spill__rw_feed(spill_filter *f, const unsigned char *p, size_t n)
     return rc;
 }
 
-/* The result cannot be passed on as it is: say so in a valid message of its own. */
-static int emit_failure(spill_filter *f, spill__rw *r, const char *why, const char *term, size_t tn)
-{
-    spill__buf b = {0};
-    b.realloc = spill__frealloc;
-    b.ctx = f;
-    b.max = 1u << 20;
-    spill__buf text = b;
-    spill__buf_printf(&text, "[spill] The server's result could not be passed on: %s. ", why);
-    if (r->notes.len)
-        spill__buf_printf(&text, "spill stored these parts of it (read them with spill_read or "
-                          "spill cat):\n%s", r->notes.p);
-    else
-        spill__buf_printf(&text, "No part of it could be stored.");
-    const spill__msg *m = &r->walk.msg;
-    if (m->id_set) {
-        spill__buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
-        if (m->id[0] == 'n')
-            spill__buf_put(&b, m->id + 1, strlen(m->id + 1));
-        else
-            spill__buf_json(&b, m->id + 1, strlen(m->id + 1));
-        spill__buf_printf(&b, ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":");
-        spill__buf_json(&b, text.p ? text.p : "", text.len);
-        spill__buf_printf(&b, "}],\"isError\":true}}");
-    } else {
-        spill__buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":"
-                          "{\"level\":\"error\",\"logger\":\"spill\",\"data\":");
-        spill__buf_json(&b, text.p ? text.p : "", text.len);
-        spill__buf_printf(&b, "}}");
-    }
-    int rc = b.oom || text.oom ? spill__ferror(f, SPILL_E_NOMEM, 0, "out of memory") : 0;
-    if (!rc)
-        rc = spill__femit(f, SPILL_S2C, b.p, b.len);
-    if (!rc)
-        rc = spill__femit(f, SPILL_S2C, term, tn);
-    spill__ffree(f, b.p);
-    spill__ffree(f, text.p);
-    return rc;
-}
-
 int spill__rw_end(spill_filter *f, const char *term, size_t tn, int cut_off)
 {
     spill__rw *r = f->d[SPILL_S2C].rw;
@@ -618,8 +632,9 @@ int spill__rw_end(spill_filter *f, const char *term, size_t tn, int cut_off)
             r->broken_at = off;
         }
     }
-    if (r->pl.active && r->pl.spilling && !r->pl.failed) {
+    if ((r->pl.active || r->pl.deferred) && r->pl.spilling && !r->pl.failed && r->pl.obj) {
         /* Keep what arrived of the payload: a complete object of the bytes received. */
+        r->pl.deferred = 0;
         pl_commit(f, r, NULL);
     }
     if (r->out.oom || r->notes.oom || r->handle.oom)
@@ -633,7 +648,7 @@ int spill__rw_end(spill_filter *f, const char *term, size_t tn, int cut_off)
                      f->o.max_skeleton_bytes);
         else
             snprintf(why, sizeof why, "it is not valid JSON at byte %llu", (unsigned long long)r->broken_at);
-        rc = emit_failure(f, r, why, term, tn);
+        rc = spill__emit_failure(f, &r->walk.msg, why, r->notes.len ? r->notes.p : NULL, term, tn);
     } else {
         f->stats.results_rewritten++;
         rc = spill__femit(f, SPILL_S2C, r->out.p, r->out.len);
@@ -658,6 +673,7 @@ void spill__rw_free(spill_filter *f)
     spill__ffree(f, r->out.p);
     spill__ffree(f, r->handle.p);
     spill__ffree(f, r->notes.p);
+    spill__ffree(f, r->item_text.p);
     spill__ffree(f, r);
     f->d[SPILL_S2C].rw = NULL;
 }
