@@ -181,7 +181,21 @@ compared:
                 longest = i - start;
             start = i + 1;
         }
-    if (c.threshold == SPILL_NO_LIMIT && longest <= c.budget) {
+    /* A cut-off last line (no newline) is replaced by a whole message saying so; what
+     * comes before it must pass untouched. */
+    size_t keep = n;
+    while (keep && s[keep - 1] != '\n')
+        keep--;
+    int cut_tail = 0;
+    for (size_t i = keep; i < n; i++)
+        cut_tail |= !(s[i] == ' ' || s[i] == '\t' || s[i] == '\r');
+    if (c.threshold == SPILL_NO_LIMIT && longest <= c.budget && cut_tail) {
+        const fz_buf in = {(unsigned char *)s, keep, 0};
+        fz_buf head = whole.out.dir[SPILL_S2C];
+        if (head.n < keep || memcmp(head.p, in.p, keep) != 0 || whole.st.results_rewritten ||
+            whole.st.payloads_spilled)
+            FZ_FAIL();
+    } else if (c.threshold == SPILL_NO_LIMIT && longest <= c.budget) {
         const fz_buf in = {(unsigned char *)s, n, 0};
         if (!fz_eq(&whole.out.dir[SPILL_S2C], &in) || whole.sink.n || whole.sink.begun ||
             whole.sink.failures || whole.st.results_rewritten || whole.st.payloads_spilled)
