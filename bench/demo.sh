@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make demo: what spill does with one big output, start to finish.
+# make demo: what spill does with one big output, start to finish: the store on its
+# own, then the sidecar between an agent and an MCP server.
 # Stores a generated 50 MB tool output, shows the handle an agent would get, and
 # reads a line range and a search back without decompressing the whole object.
 set -euo pipefail
@@ -27,3 +28,6 @@ zstd -q -d -c "$store/objects/${id:0:2}/${id:2}.zst" | cmp - "$store/output.txt"
 echo "both identical to the original, byte for byte"
 say "spill verify"
 "$spill" --store "$store" verify
+
+say "spill run -- $build/demo_server    (an MCP server of ours, as an agent would run it)"
+python3 "$(dirname "$0")/demo_client.py" "$spill" "$store/sidecar-store" "$build/demo_server"
