@@ -1,0 +1,35 @@
+"""A small MCP stdio server for the sidecar tests. Records every line it receives
+(FAKE_RECORD=path) so tests can check what spill forwarded."""
+import json, os, sys
+
+rec = open(os.environ["FAKE_RECORD"], "ab") if os.environ.get("FAKE_RECORD") else None
+out = sys.stdout.buffer
+for raw in sys.stdin.buffer:
+    if rec:
+        rec.write(raw); rec.flush()
+    try:
+        m = json.loads(raw)
+    except ValueError:
+        continue
+    mid, meth = m.get("id"), m.get("method")
+    if mid is None:
+        continue
+    params = m.get("params") or {}
+    if meth == "initialize":
+        r = {"protocolVersion": params.get("protocolVersion", "2025-06-18"),
+             "capabilities": {"tools": {}}, "serverInfo": {"name": "fake", "version": "1"}}
+    elif meth == "tools/list":
+        r = {"tools": [{"name": "big", "inputSchema": {"type": "object"},
+                        "outputSchema": {"type": "object", "properties": {"content": {"type": "string"}}}},
+                       {"name": "echo", "inputSchema": {"type": "object"}}]}
+    elif meth == "tools/call" and params.get("name") == "big":
+        n = params.get("arguments", {}).get("lines", 10)
+        text = "".join("row %07d: the quick brown fox %s\n" % (i, "x" * (i % 17)) for i in range(n))
+        r = {"content": [{"type": "text", "text": text}], "structuredContent": {"content": text}}
+        if "2026" in json.dumps(params.get("_meta", {})):
+            r["resultType"] = "complete"
+    elif meth == "tools/call":
+        r = {"content": [{"type": "text", "text": json.dumps(params.get("arguments", {}))}]}
+    else:
+        r = {}
+    out.write((json.dumps({"jsonrpc": "2.0", "id": mid, "result": r}) + "\n").encode()); out.flush()

@@ -1,0 +1,94 @@
+# spill run with a small fake server: local tools and resources, tools/list edits,
+# byte-identical forwarding, views, config file and SIGHUP reload, exit statuses.
+. "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+export FAKE_RECORD="$T/received.ndjson"
+cat > "$T/config.json" <<'JSON'
+{"threshold": 100000, "page": "8KiB", "rules": [{"tool": "echo", "threshold": 100000}]}
+JSON
+PYTHONPATH="$here" python3 - "$SPILL" "$T" "$here/fake_mcp_server.py" <<'PY'
+import json, os, signal, sys, time
+from sidecar_client import Peer, check, ok, fail, text, handle_id
+spill, T, server = sys.argv[1], sys.argv[2], sys.argv[3]
+store = T + "/store"
+p = Peer([spill, "run", "--store", store, "--config", T + "/config.json", "--", "python3", server])
+init = p.call("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "tester", "version": "1"}})
+check("initialize result gains the resources capability", "resources" in init["result"]["capabilities"], json.dumps(init))
+tl = p.call("tools/list")["result"]["tools"]
+names = [t["name"] for t in tl]
+check("tools/list gains spill_read, spill_grep, spill_stat, spill_jq",
+      all(n in names for n in ("spill_read", "spill_grep", "spill_stat", "spill_jq")), str(names))
+check("tools/list loses outputSchema", not any("outputSchema" in t for t in tl), json.dumps(tl)[:300])
+
+r = p.call("tools/call", {"name": "big", "arguments": {"lines": 60000}})
+t0 = text(r)
+oid = handle_id(t0)
+check("a 60,000-line result becomes a handle", oid is not None and len(json.dumps(r)) < 20000, t0[:200])
+sid = r["result"].get("structuredContent", {}).get("spill", {}).get("id")
+jq = text(p.call("tools/call", {"name": "spill_jq", "arguments": {"id": sid or "none", "filter": ".content | length"}})) if sid else ""
+check("structuredContent becomes a spill reference to the stored JSON (spill_jq reads it)",
+      sid is not None and jq.strip().startswith(str(len("".join("row %07d: the quick brown fox %s\n" % (i, "x" * (i % 17)) for i in range(60000))))),
+      jq[:200])
+view = next((l.split(": ", 1)[1] for l in t0.splitlines() if l.startswith("  file (plain text")), None)
+want = "".join("row %07d: the quick brown fox %s\n" % (i, "x" * (i % 17)) for i in range(60000))
+check("the handle names a plain-text view holding the whole output",
+      view is not None and os.path.exists(view) and open(view).read() == want, str(view))
+
+# spill_read pages: bounded by --page (8 KiB from the config), each names the next call.
+got, args, pages, biggest = [], {"id": oid}, 0, 0
+while pages < 1000:
+    rr = p.call("tools/call", {"name": "spill_read", "arguments": args})
+    t = text(rr)
+    biggest = max(biggest, len(json.dumps(t)))
+    body, _, footer = t.rpartition("\n[spill_read]")
+    pages += 1
+    got.append(body + "\n")
+    if "next: spill_read " not in footer:
+        break
+    args = json.loads(footer.split("next: spill_read ", 1)[1].strip())
+check("spill_read pages rebuild the output byte for byte", "".join(got) == want, "%d pages, %d vs %d bytes" % (pages, len("".join(got)), len(want)))
+check("every spill_read page stays within the page bound (8 KiB)", biggest <= 8192, str(biggest))
+g = text(p.call("tools/call", {"name": "spill_grep", "arguments": {"id": oid, "pattern": "row 0042424", "max": 5}}))
+check("spill_grep finds a line with its number", g.startswith("42425:row 0042424"), g[:200])
+rr = p.call("resources/read", {"uri": "spill://" + oid})
+check("resources/read spill://ID is answered by spill", rr["result"]["contents"][0]["text"] == want[:len(rr["result"]["contents"][0]["text"])], json.dumps(rr)[:200])
+bad = p.call("tools/call", {"name": "spill_read", "arguments": {"id": "../../etc/passwd"}})
+check("a bad id is an isError result, not a crash", bad["result"].get("isError") is True, json.dumps(bad)[:200])
+e = p.call("tools/call", {"name": "echo", "arguments": {"a": [1, "é", {"b": None}]}})
+check("small results pass unchanged", text(e) == json.dumps({"a": [1, "é", {"b": None}]}), json.dumps(e))
+
+# The server saw every request except spill's own, byte for byte.
+sent = [l for l in open(T + "/received.ndjson", "rb").read().split(b"\n") if l]
+check("spill's own calls never reach the server", not any(b"spill_" in l or b"spill://" in l for l in sent), str(len(sent)))
+check("requests reach the server exactly as sent", any(b'"arguments": {"a": [1, "\\u00e9", {"b": null}]}' in l for l in sent), str(sent[-1][:200]))
+
+# SIGHUP: a lower threshold from the reloaded config applies to the next result.
+open(T + "/config.json", "w").write('{"threshold": 1000, "page": "8KiB"}')
+p.p.send_signal(signal.SIGHUP)
+time.sleep(0.5)
+r2 = p.call("tools/call", {"name": "big", "arguments": {"lines": 500}})
+check("SIGHUP reloads the config file: a smaller threshold spills a smaller result", handle_id(text(r2)) is not None, text(r2)[:120])
+err = b"".join(p.err).decode(errors="replace")
+check("the reload is logged on stderr", "reloaded" in err, err[-300:])
+rc = p.close()
+check("spill exits with the server's status when the agent closes stdin", rc == 0, str(rc))
+
+# 2026-07-28: spill's own resources/read carries ttlMs and cacheScope.
+q = Peer([spill, "run", "--store", store, "--", "python3", server])
+meta = {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}
+rr = q.call("resources/read", dict(uri="spill://" + oid, **meta))
+res = rr.get("result", {})
+check("2026-07-28: resources/read has resultType, ttlMs and cacheScope",
+      res.get("resultType") == "complete" and isinstance(res.get("ttlMs"), int) and res.get("cacheScope") in ("private", "public"), json.dumps(rr)[:200])
+q.close()
+PY
+# A server that cannot start, and a bad config file: clear errors and meaningful statuses.
+out=$("$SPILL" run --store "$T/s2" -- /nonexistent/server < /dev/null 2>&1 | cat); rc=${PIPESTATUS[0]}
+"$SPILL" run --store "$T/s2" -- /nonexistent/server < /dev/null > /dev/null 2> "$T/err1"; rc=$?
+[ $rc = 127 ] && grep -q "cannot start" "$T/err1" && ok "a server that cannot start: exit 127 and a clear message" || fail "a server that cannot start" "rc $rc: $(cat "$T/err1")"
+echo '{"threshold": "lots"}' > "$T/bad.json"
+"$SPILL" run --config "$T/bad.json" --store "$T/s2" -- true < /dev/null > /dev/null 2> "$T/err2"; rc=$?
+[ $rc != 0 ] && grep -q "threshold" "$T/err2" && ok "a bad config file: a clear error naming the key" || fail "a bad config file" "rc $rc: $(cat "$T/err2")"
+"$SPILL" run --help | grep -q -- "--threshold" && ok "spill run --help documents the options" || fail "spill run --help"
+(sleep 30 | "$SPILL" run --store "$T/s3" -- sh -c 'exit 7' > /dev/null 2>&1); rc=$?
+[ $rc = 7 ] && ok "the server's exit status is spill's" || fail "the server's exit status is spill's" "got $rc"
