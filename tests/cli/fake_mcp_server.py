@@ -28,6 +28,14 @@ for raw in sys.stdin.buffer:
         r = {"content": [{"type": "text", "text": text}], "structuredContent": {"content": text}}
         if "2026" in json.dumps(params.get("_meta", {})):
             r["resultType"] = "complete"
+    elif meth == "tools/call" and params.get("name") == "flood":
+        # Many small notifications before the result: a slow agent must slow the server
+        # down (backpressure), not make spill buffer them.
+        n = params.get("arguments", {}).get("messages", 1000)
+        pad = "y" * 1000
+        for i in range(n):
+            out.write(('{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"%d %s"}}\n' % (i, pad)).encode())
+        r = {"content": [{"type": "text", "text": "flooded"}]}
     elif meth == "tools/call":
         r = {"content": [{"type": "text", "text": json.dumps(params.get("arguments", {}))}]}
     else:

@@ -70,6 +70,18 @@ r2 = p.call("tools/call", {"name": "big", "arguments": {"lines": 500}})
 check("SIGHUP reloads the config file: a smaller threshold spills a smaller result", handle_id(text(r2)) is not None, text(r2)[:120])
 err = b"".join(p.err).decode(errors="replace")
 check("the reload is logged on stderr", "reloaded" in err, err[-300:])
+# A slow agent: 100,000 messages of 1 KB while the agent reads nothing for 3 s.
+p.send({"jsonrpc": "2.0", "id": 9001, "method": "tools/call", "params": {"name": "flood", "arguments": {"messages": 100000}}})
+time.sleep(3)
+hwm = int(next(l.split()[1] for l in open("/proc/%d/status" % p.p.pid) if l.startswith("VmHWM")))
+count = 0
+while True:
+    m = p.read()
+    if m is None or m.get("id") == 9001:
+        break
+    count += 1
+check("a slow agent: all 100,000 messages arrive, in order, after the pause", count == 100000, str(count))
+check("a slow agent: spill's memory stays bounded (peak RSS < 64 MB)", hwm < 65536, "%d KB" % hwm)
 rc = p.close()
 check("spill exits with the server's status when the agent closes stdin", rc == 0, str(rc))
 
