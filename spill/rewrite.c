@@ -132,7 +132,7 @@ static int process(spill_filter *f, rw_payload *pl, const unsigned char *p, size
                 k = SPILL__SCAN_CHUNK; /* b64out holds the decoding of this much */
             long d = spill__b64_decode(&pl->b64, p, k, pl->b64out);
             if (d < 0)
-                return pl_fail(f, pl, SPILL_E_JSON, "the base64 data is malformed");
+                return pl->failed ? 0 : pl_fail(f, pl, SPILL_E_JSON, "the base64 data is malformed");
             q = pl->b64out;
             p += k;
             n -= k;
@@ -159,8 +159,8 @@ static int process(spill_filter *f, rw_payload *pl, const unsigned char *p, size
 static int pl_data(spill_filter *f, spill__rw *r, const unsigned char *p, size_t n)
 {
     rw_payload *pl = &r->pl;
-    if (pl->failed)
-        return 0;
+    /* After a store failure the bytes still pass through process(): the preview and
+     * the size the result reports must not depend on where the failure struck. */
     if (pl->spilling)
         return process(f, pl, p, n);
     if (pl->slot == S_B64_REBUILD) {
