@@ -180,6 +180,7 @@ bench: check-deps
 	@bench/store_bench.sh $(BUILD) 500M
 	@bench/filter_bench.sh $(BUILD) 500M
 	@echo "# token estimator (target >= 1 GB/s on the default path)"; $(BUILD)/est_bench
+	@bench/sidecar_bench.sh $(BUILD)
 
 bench-quick: check-deps
 	@$(MAKE) --no-print-directory all

@@ -133,6 +133,18 @@ static int outq_write(sidecar *s, outq *q, const void *p, size_t n)
 {
     if (q->closed || !q->open || n == 0)
         return 0;
+    if (q->queued == 0) {
+        /* Nothing waits: write now, and queue only what the pipe did not take. Small
+         * messages then cost one system call and no allocation. */
+        uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+        int k = uv_try_write((uv_stream_t *)&q->pipe, &b, 1);
+        if (k > 0) {
+            p = (const char *)p + k;
+            n -= (size_t)k;
+            if (n == 0)
+                return 0;
+        }
+    }
     wreq *w = malloc(sizeof *w + n);
     if (!w)
         return SPILL_E_NOMEM;
@@ -372,6 +384,10 @@ static int local_request(sidecar *s, json_t *m)
 /* A whole client message (with its newline): answer it here or send it on. */
 static int client_message(sidecar *s, const char *p, size_t n)
 {
+    /* Only a few requests concern spill; the rest go on without being parsed twice. */
+    if (!memmem(p, n, "spill", 5) && !memmem(p, n, "tools/list", 10) && !memmem(p, n, "initialize", 10) &&
+        !memmem(p, n, "server/discover", 15) && !memmem(p, n, "io.modelcontextprotocol/protocolVersion", 39))
+        return spill_filter_feed(s->f, SPILL_C2S, p, n);
     json_t *m = json_loadb(p, n, 0, NULL);
     if (json_is_object(m)) {
         if (local_request(s, m)) {
