@@ -632,8 +632,11 @@ int spill__rw_end(spill_filter *f, const char *term, size_t tn, int cut_off)
             r->broken_at = off;
         }
     }
-    if ((r->pl.active || r->pl.deferred) && r->pl.spilling && !r->pl.failed && r->pl.obj) {
-        /* Keep what arrived of the payload: a complete object of the bytes received. */
+    if (r->pl.deferred || (cut_off && !r->broken && r->pl.active && r->pl.spilling && !r->pl.failed &&
+                           r->pl.obj)) {
+        /* Keep what arrived of the payload: a complete object of the bytes received. Not
+         * after a JSON error: how much of a string was decoded before it depends on how
+         * the input was cut, and an object must not. */
         r->pl.deferred = 0;
         pl_commit(f, r, NULL);
     }
