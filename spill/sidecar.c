@@ -63,6 +63,7 @@ typedef struct sidecar {
     size_t resp_len;
     int resp_mode;             /* 0 between messages, 1 assembling, 2 streaming through */
     json_t *held;              /* local answers waiting for a message boundary */
+    json_t *batch;             /* local answers to the batch being handled */
     /* lifecycle */
     int child_running, child_status, child_signal, srv_eof, agent_eof, agent_gone, failed;
     int exit_code;
@@ -247,32 +248,42 @@ static void edit_capabilities(json_t *result)
         json_object_set_new(caps, "resources", json_object());
 }
 
-/* One complete message from the filter: edit it if it answers a request we watch. */
+/* Edits one response if it answers a request we watch; returns 1 if it changed. */
+static int edit_response(sidecar *s, json_t *m)
+{
+    if (!json_is_object(m) || !json_is_object(json_object_get(m, "result")))
+        return 0;
+    char key[96];
+    id_key(json_object_get(m, "id"), key, sizeof key);
+    int list = pending_take(s->pending_list, key), init = !list && pending_take(s->pending_init, key);
+    if (list)
+        edit_tools_list(json_object_get(m, "result"));
+    else if (init)
+        edit_capabilities(json_object_get(m, "result"));
+    return list || init;
+}
+
+/* One complete message from the filter (a 2025-03-26 batch too): edit it if it answers
+ * a request we watch. */
 static void deliver_message(sidecar *s, const char *p, size_t n)
 {
     json_t *m = json_loadb(p, n, JSON_DECODE_ANY, NULL);
-    if (json_is_object(m) && json_object_get(m, "result")) {
-        char key[96];
-        id_key(json_object_get(m, "id"), key, sizeof key);
-        int list = pending_take(s->pending_list, key), init = !list && pending_take(s->pending_init, key);
-        json_t *result = json_object_get(m, "result");
-        if ((list || init) && json_is_object(result)) {
-            if (list)
-                edit_tools_list(result);
-            else
-                edit_capabilities(result);
-            char *t = json_dumps(m, JSON_COMPACT);
-            json_decref(m);
-            if (t) {
-                outq_write(s, &s->agent_out, t, strlen(t));
-                outq_write(s, &s->agent_out, "\n", 1);
-                free(t);
-                return;
-            }
-            m = NULL;
-        }
+    int changed = 0;
+    if (json_is_array(m)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(m, i, e) changed |= edit_response(s, e);
+    } else {
+        changed = edit_response(s, m);
     }
+    char *t = changed ? json_dumps(m, JSON_COMPACT) : NULL;
     json_decref(m);
+    if (t) {
+        outq_write(s, &s->agent_out, t, strlen(t));
+        outq_write(s, &s->agent_out, "\n", 1);
+        free(t);
+        return;
+    }
     outq_write(s, &s->agent_out, p, n);
 }
 
@@ -327,6 +338,10 @@ static void answer(sidecar *s, json_t *id, json_t *result, json_t *error)
         json_object_set_new(m, "result", result);
     else
         json_object_set_new(m, "error", error);
+    if (s->batch) { /* answers to a batch's requests go back as one batch */
+        json_array_append_new(s->batch, m);
+        return;
+    }
     json_array_append_new(s->held, m);
     if (s->resp_mode == 0)
         flush_held(s);
@@ -381,6 +396,21 @@ static int local_request(sidecar *s, json_t *m)
     return 0;
 }
 
+/* Remembers requests whose responses spill edits. */
+static void watch_request(sidecar *s, json_t *m)
+{
+    const char *method = json_string_value(json_object_get(m, "method"));
+    json_t *id = json_object_get(m, "id");
+    if (!method || !id)
+        return;
+    char key[96];
+    id_key(id, key, sizeof key);
+    if (!strcmp(method, "tools/list"))
+        pending_add(s->pending_list, key);
+    else if (!strcmp(method, "initialize") || !strcmp(method, "server/discover"))
+        pending_add(s->pending_init, key);
+}
+
 /* A whole client message (with its newline): answer it here or send it on. */
 static int client_message(sidecar *s, const char *p, size_t n)
 {
@@ -389,21 +419,50 @@ static int client_message(sidecar *s, const char *p, size_t n)
         !memmem(p, n, "server/discover", 15) && !memmem(p, n, "io.modelcontextprotocol/protocolVersion", 39))
         return spill_filter_feed(s->f, SPILL_C2S, p, n);
     json_t *m = json_loadb(p, n, 0, NULL);
+    if (json_is_array(m)) {
+        /* A 2025-03-26 batch: spill's own requests are answered here (as a batch of
+         * their own) and the rest goes on; untouched if none is spill's. */
+        json_t *rest = json_array();
+        s->batch = json_array();
+        size_t i;
+        json_t *e;
+        json_array_foreach(m, i, e)
+        {
+            if (json_is_object(e) && local_request(s, e))
+                continue;
+            watch_request(s, e);
+            json_array_append(rest, e);
+        }
+        json_t *mine = s->batch;
+        s->batch = NULL;
+        int rc = 0;
+        if (json_array_size(mine)) {
+            json_array_append_new(s->held, mine);
+            if (s->resp_mode == 0)
+                flush_held(s);
+            if (json_array_size(rest)) {
+                char *t = json_dumps(rest, JSON_COMPACT);
+                if (t) {
+                    rc = spill_filter_feed(s->f, SPILL_C2S, t, strlen(t));
+                    if (rc == 0)
+                        rc = spill_filter_feed(s->f, SPILL_C2S, "\n", 1);
+                    free(t);
+                }
+            }
+        } else {
+            json_decref(mine);
+            rc = spill_filter_feed(s->f, SPILL_C2S, p, n);
+        }
+        json_decref(rest);
+        json_decref(m);
+        return rc;
+    }
     if (json_is_object(m)) {
         if (local_request(s, m)) {
             json_decref(m);
             return 0;
         }
-        const char *method = json_string_value(json_object_get(m, "method"));
-        json_t *id = json_object_get(m, "id");
-        if (method && id) {
-            char key[96];
-            id_key(id, key, sizeof key);
-            if (!strcmp(method, "tools/list"))
-                pending_add(s->pending_list, key);
-            else if (!strcmp(method, "initialize") || !strcmp(method, "server/discover"))
-                pending_add(s->pending_init, key);
-        }
+        watch_request(s, m);
     }
     json_decref(m);
     int rc = spill_filter_feed(s->f, SPILL_C2S, p, n);

@@ -4,16 +4,16 @@ import json, os, sys
 
 rec = open(os.environ["FAKE_RECORD"], "ab") if os.environ.get("FAKE_RECORD") else None
 out = sys.stdout.buffer
-for raw in sys.stdin.buffer:
-    if rec:
-        rec.write(raw); rec.flush()
-    try:
-        m = json.loads(raw)
-    except ValueError:
-        continue
+
+class Batch:
+    # Collects the answers to one 2025-03-26 batch and writes them as one array.
+    def __init__(self): self.items = []
+    def write(self, b): self.items.append(json.loads(b))
+
+def handle(m, out):
     mid, meth = m.get("id"), m.get("method")
     if mid is None:
-        continue
+        return
     params = m.get("params") or {}
     if meth == "initialize":
         r = {"protocolVersion": params.get("protocolVersion", "2025-06-18"),
@@ -40,4 +40,22 @@ for raw in sys.stdin.buffer:
         r = {"content": [{"type": "text", "text": json.dumps(params.get("arguments", {}))}]}
     else:
         r = {}
-    out.write((json.dumps({"jsonrpc": "2.0", "id": mid, "result": r}) + "\n").encode()); out.flush()
+    out.write((json.dumps({"jsonrpc": "2.0", "id": mid, "result": r}) + "\n").encode())
+    if hasattr(out, "flush"):
+        out.flush()
+
+for raw in sys.stdin.buffer:
+    if rec:
+        rec.write(raw); rec.flush()
+    try:
+        m = json.loads(raw)
+    except ValueError:
+        continue
+    if isinstance(m, list):
+        b = Batch()
+        for e in m:
+            handle(e, b)
+        if b.items:
+            out.write((json.dumps(b.items) + "\n").encode()); out.flush()
+    elif isinstance(m, dict):
+        handle(m, out)

@@ -6,7 +6,7 @@ export FAKE_RECORD="$T/received.ndjson"
 cat > "$T/config.json" <<'JSON'
 {"threshold": 100000, "page": "8KiB", "rules": [{"tool": "echo", "threshold": 100000}]}
 JSON
-PYTHONPATH="$here" python3 - "$SPILL" "$T" "$here/fake_mcp_server.py" <<'PY'
+PYTHONPATH="$here" python3 - "$SPILL" "$T" "$here/fake_mcp_server.py" <<'PY' || fail "sidecar client" "the test client stopped with an error (see above)"
 import json, os, signal, sys, time
 from sidecar_client import Peer, check, ok, fail, text, handle_id
 spill, T, server = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -57,6 +57,20 @@ check("a bad id is an isError result, not a crash", bad["result"].get("isError")
 e = p.call("tools/call", {"name": "echo", "arguments": {"a": [1, "é", {"b": None}]}})
 check("small results pass unchanged", text(e) == json.dumps({"a": [1, "é", {"b": None}]}), json.dumps(e))
 
+# A 2025-03-26 batch mixing spill's call with the server's: each side answers its own.
+p.send([{"jsonrpc": "2.0", "id": 501, "method": "tools/call", "params": {"name": "spill_stat", "arguments": {"id": oid}}},
+        {"jsonrpc": "2.0", "id": 502, "method": "tools/call", "params": {"name": "echo", "arguments": {"x": 1}}},
+        {"jsonrpc": "2.0", "id": 503, "method": "tools/list"}])
+got = {}
+while len(got) < 3:
+    m = p.read()
+    for e in (m if isinstance(m, list) else [m]):
+        got[e["id"]] = e
+check("a batch: spill's call is answered by spill, the others by the server",
+      oid in text(got[501]) and text(got[502]) == '{"x": 1}', json.dumps(got)[:300])
+check("a batch: tools/list inside it gains spill's tools", any(t["name"] == "spill_read" for t in got[503]["result"]["tools"]),
+      json.dumps(got[503])[:200])
+
 # The server saw every request except spill's own, byte for byte.
 sent = [l for l in open(T + "/received.ndjson", "rb").read().split(b"\n") if l]
 check("spill's own calls never reach the server", not any(b"spill_" in l or b"spill://" in l for l in sent), str(len(sent)))
@@ -84,6 +98,18 @@ check("a slow agent: all 100,000 messages arrive, in order, after the pause", co
 check("a slow agent: spill's memory stays bounded (peak RSS < 64 MB)", hwm < 65536, "%d KB" % hwm)
 rc = p.close()
 check("spill exits with the server's status when the agent closes stdin", rc == 0, str(rc))
+
+# SIGTERM to spill reaches the server; spill then reports the server's end.
+t = Peer([spill, "run", "--store", store, "--log-json", "-v", "--", "python3", server])
+t.call("tools/list")
+t.p.send_signal(signal.SIGTERM)
+rc = t.p.wait(timeout=20)
+time.sleep(0.2)
+check("SIGTERM is passed to the server and spill exits 128+15", rc == 143, str(rc))
+logs = [l for l in b"".join(t.err).split(b"\n") if l.strip()]
+bad = [l for l in logs if not l.startswith(b"{")]
+check("--log-json: every log line on stderr is a JSON object", logs and not bad and all(json.loads(l).get("msg") for l in logs),
+      str(logs[:3]))
 
 # 2026-07-28: spill's own resources/read carries ttlMs and cacheScope.
 q = Peer([spill, "run", "--store", store, "--", "python3", server])
