@@ -126,7 +126,7 @@ all-tests: all $(TEST_BIN) $(REPLAY_BIN)
 SANFLAGS_COMMON := -fno-omit-frame-pointer -fno-sanitize-recover=all
 asan: check-deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined $(SANFLAGS_COMMON)" all-tests
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 SPILL_TEST_LIGHT=1 tests/run.sh build-asan
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:quarantine_size_mb=8 SPILL_TEST_LIGHT=1 tests/run.sh build-asan
 
 ubsan: check-deps
 	@$(MAKE) --no-print-directory BUILD=build-ubsan OPT="-O1 -g" SAN="-fsanitize=undefined $(SANFLAGS_COMMON)" all-tests
