@@ -223,7 +223,7 @@ static inline void fz_sink_free(fz_sink *s)
  * object by object, so they are not (a real store keeps nothing of an aborted one). */
 static inline int fz_incomparable(const fz_sink *a, const fz_sink *b)
 {
-    return a->begun != b->begun && (a->fail_mode == FZ_FAIL_BEGIN || a->fail_mode == FZ_FAIL_COMMIT);
+    return a->begun != b->begun && a->fail_mode != FZ_FAIL_NONE;
 }
 
 /* Same objects committed, same failures. How many were begun may differ: in a message
