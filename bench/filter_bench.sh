@@ -50,6 +50,6 @@ rate=$(awk -v n="$nmsg" -v s="$ts" 'BEGIN { printf "%.0f", n / s }')
 echo "# filter benchmark: $(awk -v b="$bytes" 'BEGIN { printf "%.0f", b / 1e6 }') MB payload, $nmsg small messages, $(nproc) cores, best of $runs"
 printf '%-52s %12s %12s %8s %8s %s\n' "measure" "spill" "baseline" "ratio" "target" ""
 printf '%-52s %10.2f s %10.2f s %8s %8s %s\n' "filter a tools/call result (vs put of its payload)" "$tf" "$tp" "$ratio" ">=0.9" \
-  "$(awk -v r="$ratio" 'BEGIN { print r >= 0.9 ? "ok" : "MISSED" }')"
+  "$(awk -v r="$ratio" 'BEGIN { print (r >= 0.9) ? "ok" : "MISSED" }')"
 printf '%-52s %10s/s %12s %8s %8s %s\n' "pass-through, 200-byte messages" "$rate" "-" "-" ">=500000" \
-  "$(awk -v r="$rate" 'BEGIN { print r >= 500000 ? "ok" : "MISSED" }')"
+  "$(awk -v r="$rate" 'BEGIN { print (r >= 500000) ? "ok" : "MISSED" }')"
