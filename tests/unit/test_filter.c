@@ -72,6 +72,16 @@ static void ms_abort(void *obj)
 }
 mem_sink *g_sink;
 
+/* An empty in-memory sink that never fails, and the interface over it. */
+static void sink_start(mem_sink *m, spill_object_sink *s)
+{
+    memset(m, 0, sizeof *m);
+    m->fail_after = -1;
+    g_sink = m;
+    spill_object_sink iface = {m, ms_begin, ms_write, ms_commit, ms_abort, NULL};
+    *s = iface;
+}
+
 static void sink_clear(mem_sink *s)
 {
     for (int i = 0; i < s->n; i++)
@@ -537,10 +547,8 @@ static int spilled_with(const char *client, const spill_rule *rules, size_t nrul
     json_escape(&s2c, &text);
     put(&s2c, "\"}]}}\n", 6);
     mem_sink sink;
-    memset(&sink, 0, sizeof sink);
-    sink.fail_after = -1;
-    g_sink = &sink;
-    spill_object_sink s = {&sink, ms_begin, ms_write, ms_commit, ms_abort, NULL};
+    spill_object_sink s;
+    sink_start(&sink, &s);
     spill_filter_opts o;
     spill_filter_opts_init(&o);
     o.rules = rules;
@@ -601,10 +609,8 @@ static void message_framing(void)
         size_t step = chunk == 0 ? SIZE_MAX : chunk == 1 ? 1 : 333;
         bytes out = {0};
         mem_sink sink;
-        memset(&sink, 0, sizeof sink);
-        sink.fail_after = -1;
-        g_sink = &sink;
-        spill_object_sink s = {&sink, ms_begin, ms_write, ms_commit, ms_abort, NULL};
+        spill_object_sink s;
+        sink_start(&sink, &s);
         spill_filter_opts o;
         spill_filter_opts_init(&o);
         o.framing = SPILL_FRAMING_MESSAGE;
