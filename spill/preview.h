@@ -36,7 +36,7 @@ typedef struct spill__shape {
 typedef struct spill__preview {
     unsigned char *head, *tail; /* caller-provided buffers */
     size_t head_cap, tail_cap, head_len, tail_len, tail_pos;
-    uint64_t bytes, newlines;
+    uint64_t bytes;
     unsigned char last;
     int json;                   /* sketch the shape */
     spill__shape shape;
@@ -57,6 +57,7 @@ typedef struct spill__handle_in {
     const char *orig_uri;      /* an embedded resource's uri, may be "" */
     const char *orig_mime;     /* the server's mimeType, may be "" */
     uint64_t tokens;           /* 0: not counted (binary) */
+    uint64_t lines;            /* of the stored object (spill_object_info.lines); unused with error */
     const char *counter;
     int binary;
     const char *error;         /* the store failed: say so, show the preview, no id */

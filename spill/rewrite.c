@@ -294,6 +294,7 @@ static int pl_commit(spill_filter *f, spill__rw *r, const char *mime)
     in.orig_uri = r->walk.item_uri;
     in.orig_mime = r->walk.item_mime;
     in.tokens = tokens;
+    in.lines = pl->info.lines;
     in.counter = f->counter->name;
     in.binary = pl->slot == S_B64_REBUILD;
     in.error = pl->failed ? pl->err : NULL;

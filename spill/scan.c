@@ -181,6 +181,50 @@ static const uint8_t *plain_copy(const uint8_t *q, const uint8_t *const e, uint8
     return q;
 }
 
+#if defined(__SSE2__)
+/* Copies the 64 bytes at src to dst, whatever part of them is wanted: four fixed
+ * stores cost less than a branch on a run length that varies from escape to escape. */
+static void copy64(uint8_t *dst, const uint8_t *src)
+{
+    for (int k = 0; k < 64; k += 16)
+        _mm_storeu_si128((__m128i *)(void *)(dst + k), LOAD16(src + k));
+}
+
+/* A string with an escape every few dozen bytes (JSON or code inside a text block)
+ * spends its time per escape, not per byte. This decodes one 64-byte block from a
+ * single special-byte mask: each two-byte escape ("\n", "\"") is decoded and its
+ * bits cleared without rescanning. It stops at the first byte it leaves to the
+ * general loop (the closing quote, a control byte, \u, a bad escape, a backslash
+ * in the block's last byte), with every byte before it decoded to dst. Needs 128
+ * readable bytes at q and 128 writable at dst. Returns the bytes consumed (64 when
+ * the whole block was decoded); *out gets the bytes written. */
+static size_t esc_block(const uint8_t *q, uint8_t *dst, size_t *out)
+{
+    uint64_t m = (uint64_t)(unsigned)_mm_movemask_epi8(special16(LOAD16(q))) |
+                 (uint64_t)(unsigned)_mm_movemask_epi8(special16(LOAD16(q + 16))) << 16 |
+                 (uint64_t)(unsigned)_mm_movemask_epi8(special16(LOAD16(q + 32))) << 32 |
+                 (uint64_t)(unsigned)_mm_movemask_epi8(special16(LOAD16(q + 48))) << 48;
+    size_t from = 0, w = 0;
+    while (m) {
+        const unsigned i = CTZ64(m);
+        copy64(dst + w, q + from);
+        w += i - from;
+        const char d = i < 63 && q[i] == '\\' ? esc_map[q[i + 1]] : 0;
+        if (!d) {
+            *out = w;
+            return i;
+        }
+        dst[w++] = (uint8_t)d;
+        from = i + 2;
+        m &= m - 1;                    /* the backslash */
+        m &= ~((uint64_t)1 << (i + 1)); /* the escaped byte, itself special for \\ and \" */
+    }
+    copy64(dst + w, q + from);
+    *out = w + 64 - from;
+    return 64;
+}
+#endif
+
 static int emit(spill__scan *sc, spill__scan_cb cb, void *ud, spill__tok tok, uint64_t off,
                 uint64_t end, const void *s, size_t n, int truncated)
 {
@@ -365,6 +409,16 @@ int spill__scan_feed(spill__scan *sc, const void *p, size_t n, spill__scan_cb cb
             for (;;) {
                 const uint8_t *t;
                 if (sc->buf_len && !sc->in_key) {
+#if defined(__SSE2__)
+                    while (e - q >= 128 && SPILL__SCAN_CHUNK - sc->buf_len >= 128 && !sc->hi_surrogate) {
+                        size_t w, k;
+                        k = esc_block(q, (uint8_t *)sc->buf + sc->buf_len, &w);
+                        q += k;
+                        sc->buf_len += w;
+                        if (k < 64)
+                            break;
+                    }
+#endif
                     t = plain_copy(q, e, (uint8_t *)sc->buf + sc->buf_len,
                                    SPILL__SCAN_CHUNK - sc->buf_len);
                     sc->buf_len += (size_t)(t - q);

@@ -26,7 +26,7 @@
 #define SPILL__SCAN_MAX_DEPTH 512  /* nesting deeper than this is an error */
 #define SPILL__SCAN_KEY_MAX 256    /* longer keys are reported cut, with truncated = 1 */
 #define SPILL__SCAN_NUM_MAX 64     /* longer numbers are reported cut, with truncated = 1 */
-#define SPILL__SCAN_CHUNK 1024     /* decoded string bytes per STR_CHUNK event at most */
+#define SPILL__SCAN_CHUNK 4096     /* decoded string bytes per STR_CHUNK event at most */
 
 /* Every event except STR_CHUNK carries off..end = the span of the bytes it stands
  * for (for the one-byte tokens, end = off + 1); STR_CHUNK has off = end = 0. */

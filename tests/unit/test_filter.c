@@ -56,6 +56,9 @@ static int ms_commit(void *obj, const char *mime, uint64_t tokens, const char *c
     memset(info, 0, sizeof *info);
     strcpy(info->id, o->id);
     info->raw_size = o->data.n;
+    for (size_t i = 0; i < o->data.n; i++) /* lines as the store counts them */
+        info->lines += o->data.p[i] == '\n';
+    info->lines += o->data.n && o->data.p[o->data.n - 1] != '\n';
     snprintf(info->mime, sizeof info->mime, "%s", o->mime);
     if (g_sink->n < 256)
         g_sink->objs[g_sink->n++] = *o;

@@ -578,12 +578,20 @@ static void callback_stop(void)
  * from the input, whatever the escape density. */
 static void big_strings(void)
 {
-    for (int kind = 0; kind < 3; kind++) {
+    /* kind 0: plain; 1: rare escapes; 2: dense \n and \u; 3: every escape at every
+     * offset, runs of backslashes among them (the 64-byte block decoder's cases). */
+    static const char *const esc_in[] = {"\\n", "\\\"", "\\\\", "\\/", "\\t", "\\r", "\\b", "\\f", "\\u00e9", "\\ud83d\\ude00"};
+    static const char *const esc_out[] = {"\n", "\"", "\\", "/", "\t", "\r", "\b", "\f", "\xc3\xa9", "\xf0\x9f\x98\x80"};
+    for (int kind = 0; kind < 4; kind++) {
         bytes t = {0}, dec = {0}, want = {0};
         b_str(&t, "[\"");
         for (size_t i = 0; t.n < 300000; i++) {
             const int esc = kind == 0 ? 0 : kind == 1 ? h_below(200) == 0 : h_below(3) == 0;
-            if (!esc) {
+            if (esc && kind == 3) {
+                const size_t k = h_below(8) ? h_below(8) : h_below(10);
+                b_str(&t, esc_in[k]);
+                b_str(&dec, esc_out[k]);
+            } else if (!esc) {
                 const char ch = (char)(0x23 + h_below(0x5b - 0x23 + 1)); /* no '"' or '\\' */
                 b_add(&t, &ch, 1);
                 b_add(&dec, &ch, 1);
