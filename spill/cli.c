@@ -43,19 +43,29 @@ static const char usage_text[] =
     "  pin ID | unpin ID                    keep an object through GC, or stop keeping it\n"
     "  filter [FILE|-] [--requests FILE] [--threshold TOKENS] [--byte-cap SIZE]\n"
     "      [--min-spill SIZE] [--preview-head SIZE] [--preview-tail SIZE] [--inline-budget SIZE]\n"
-    "      [--vocab claude|o200k|cl100k] [--links on|off|auto] [--server NAME] [--session S]\n"
-    "      [--message] [--no-client-defaults] [--stats]\n"
+    "      [--vocab claude|o200k|cl100k] [--counter exact|estimate] [--multiplier X]\n"
+    "      [--links on|off|auto] [--server NAME] [--session S] [--message]\n"
+    "      [--no-client-defaults] [--stats]\n"
     "      the interceptor over a recorded server-to-client NDJSON stream: large results\n"
     "      come out rewritten with handles, everything else byte-identical. --requests\n"
     "      reads the recorded client-to-server stream first to learn which ids are which\n"
-    "      calls; without it, result shape decides. Defaults: 100000 tokens, 4KiB, 2KiB, 1KiB\n"
+    "      calls; without it, result shape decides. Defaults: 100000 tokens, 4KiB, 2KiB, 1KiB;\n"
+    "      tokens counted exactly up to the threshold, estimated after (--counter exact)\n"
+    "  count [FILE|-] [--vocab claude|o200k|cl100k] [--multiplier X]\n"
+    "      [--exact | --early-exit TOKENS | --estimate] [--json]\n"
+    "      count tokens (default: legacy Claude vocabulary x1.10, exact)\n"
+    "  bench [--payload FILE... | --gen KIND] [--level L,..] [--frame F,..] [--threads N,..]\n"
+    "      [--counter C,..] [--threshold T,..] [--runs N] [--e2e] [--json] [--plot FILE.svg]\n"
+    "      measure spill on this machine and payloads against a pipe, the zstd CLI and a\n"
+    "      direct server, and recommend settings (spill bench --help)\n"
     "\n"
     "IDs are 32 hex digits; any unique prefix of 8 or more digits works.\n"
     "SIZE: 500M, 10G, 1GiB, ... DUR: 3600, 90s, 15m, 2h, 7d.\n"
     "\n"
     "store: --store DIR, else $SPILL_STORE, else $XDG_CACHE_HOME/spill, else ~/.cache/spill\n"
     "       (created 0700; objects are 0600).\n"
-    "environment: SPILL_STORE, SPILL_GC_MAX_BYTES, SPILL_GC_TTL, SPILL_GC_GRACE.\n";
+    "environment: SPILL_STORE, SPILL_GC_MAX_BYTES, SPILL_GC_TTL, SPILL_GC_GRACE,\n"
+    "             SPILL_VOCAB_DIR (the tokenizer vocabularies).\n";
 
 /* ---- put ---- */
 
@@ -522,7 +532,7 @@ int main(int argc, char **argv)
                 rest[c.argc++] = argv[i++];
             break;
         }
-        if (cmd && !strcmp(cmd, "run") && (!strcmp(a, "--help") || !strcmp(a, "-h"))) {
+        if (cmd && (!strcmp(cmd, "run") || !strcmp(cmd, "count") || !strcmp(cmd, "bench")) && (!strcmp(a, "--help") || !strcmp(a, "-h"))) {
             rest[c.argc++] = argv[i];
             continue;
         }
@@ -561,6 +571,9 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "log")) status = cmd_log(&c);
     else if (!strcmp(cmd, "filter")) status = cmd_filter(&c);
     else if (!strcmp(cmd, "run")) status = cmd_run(&c);
+    else if (!strcmp(cmd, "count")) status = cmd_count(&c);
+    else if (!strcmp(cmd, "bench")) status = cmd_bench(&c);
+    else if (!strcmp(cmd, "bench-server")) status = cmd_bench_server(&c); /* hidden: bench --e2e's server */
     else if (!strcmp(cmd, "verify")) status = cmd_verify(&c);
     else if (!strcmp(cmd, "gc")) status = cmd_gc(&c);
     else if (!strcmp(cmd, "pin")) status = cmd_pin(&c, 1);

@@ -31,9 +31,24 @@ void cli_json_string(FILE *f, const char *s);
 const char *cli_human(uint64_t bytes, char buf[32]);
 int cli_write_all(int fd, const void *p, size_t n);
 
+/* The token counter for the filter: with exact set, the exact counter over vocab
+ * (early exit at early_exit tokens) when its vocabulary loads, else the estimator, and
+ * then warn (when not NULL) gets a one-line reason. multiplier 0: the vocabulary's
+ * default. Lives until cli_counters_free(). */
+const spill_counter_vtab *cli_counter(const char *vocab, int exact, double multiplier,
+                                      uint64_t early_exit, char *warn, size_t warnlen);
+/* The tokenizer of vocab, opened once per process; NULL with a reason in *why. */
+spill_tokenizer *cli_tokenizer(const char *vocab, const char **why);
+void cli_counters_free(void);
+int cli_vocab_ok(const char *vocab);                 /* claude, o200k or cl100k */
+int cli_parse_multiplier(const char *s, double *m);  /* 0 < m <= 1000 */
+
 int cmd_cat(cli *c);
 int cmd_grep(cli *c);
 int cmd_filter(cli *c);
 int cmd_run(cli *c);
+int cmd_count(cli *c);
+int cmd_bench(cli *c);         /* cli_bench.c */
+int cmd_bench_server(cli *c);  /* bench_e2e.c: the MCP server of bench --e2e (hidden) */
 
 #endif

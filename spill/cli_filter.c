@@ -70,7 +70,9 @@ int cmd_filter(cli *c)
     spill_filter_opts o;
     spill_filter_opts_init(&o);
     const char *requests = NULL, *input = NULL;
-    int stats = 0;
+    int stats = 0, exact = 1;
+    const char *vocab = "claude";
+    double mul = 0;
     uint64_t v;
     for (int i = 0; i < c->argc; i++) {
         const char *a = c->argv[i], *val = i + 1 < c->argc ? c->argv[i + 1] : NULL;
@@ -98,8 +100,12 @@ int cmd_filter(cli *c)
             o.preview_tail_bytes = (size_t)v, i++;
         else if (!strcmp(a, "--inline-budget") && !cli_parse_size(val, &v) && v >= 4096 && v < (1ull << 32))
             o.inline_budget = (size_t)v, i++;
-        else if (!strcmp(a, "--vocab") && spill_estimator(val))
-            o.counter = spill_estimator(val), i++;
+        else if (!strcmp(a, "--vocab") && cli_vocab_ok(val))
+            vocab = val, i++;
+        else if (!strcmp(a, "--counter") && (!strcmp(val, "exact") || !strcmp(val, "estimate")))
+            exact = !strcmp(val, "exact"), i++;
+        else if (!strcmp(a, "--multiplier") && !cli_parse_multiplier(val, &mul))
+            i++;
         else if (!strcmp(a, "--links") && (!strcmp(val, "on") || !strcmp(val, "off") || !strcmp(val, "auto")))
             o.resource_links = !strcmp(val, "on") ? 1 : !strcmp(val, "off") ? 0 : -1, i++;
         else if (!strcmp(a, "--server"))
@@ -128,10 +134,17 @@ int cmd_filter(cli *c)
         return cli_error("filter: out of memory");
     }
     o.emit_ud = &ob;
+    /* Exact up to the threshold decides exactly; past it the estimator keeps the
+     * filter's throughput. */
+    char warn[512];
+    o.counter = cli_counter(vocab, exact, mul, o.threshold_tokens, warn, sizeof warn);
+    if (warn[0])
+        fprintf(stderr, "spill: filter: %s\n", warn);
     spill_filter *f;
     if ((rc = spill_filter_new(&f, &o)) != 0) {
         free(ob.p);
         spill_store_close(st);
+        cli_counters_free();
         return cli_error("filter: %s", spill_strerror(rc));
     }
     /* Requests first: they only teach the filter which ids are which calls. */
@@ -155,6 +168,7 @@ int cmd_filter(cli *c)
     }
     spill_filter_free(f);
     spill_store_close(st);
+    cli_counters_free();
     if (fd > 0)
         close(fd);
     if (rfd >= 0)

@@ -33,7 +33,14 @@ static const char run_help[] =
     "  --preview-head SIZE    preview bytes from the start (2KiB)\n"
     "  --preview-tail SIZE    preview bytes from the end (1KiB)\n"
     "  --page SIZE            bound of spill_read/grep/jq results (32KiB)\n"
-    "  --vocab claude|o200k|cl100k   token counter (claude: legacy Claude x1.10)\n"
+    "  --vocab claude|o200k|cl100k   tokenizer vocabulary (claude: legacy Claude, the\n"
+    "                         public proxy for Claude's, reported x1.10) [SPILL_VOCAB]\n"
+    "  --counter exact|estimate  exact: count exactly up to the largest threshold, then\n"
+    "                         estimate (default; the estimator, with a warning, when the\n"
+    "                         vocabulary files are missing); estimate: estimate only\n"
+    "                         [SPILL_COUNTER]; files from SPILL_VOCAB_DIR or the install\n"
+    "  --multiplier X         scale the token count (1.10 claude, 1.00 o200k/cl100k)\n"
+    "                         [SPILL_MULTIPLIER]\n"
     "  --level N              zstd level (3)\n"
     "  --frame-size SIZE      raw bytes per zstd frame (1MiB)\n"
     "  --threads N            compression threads (cores, up to 4)\n"
@@ -44,7 +51,8 @@ static const char run_help[] =
     "  -v, --verbose          log more\n"
     "\n"
     "config file keys: store, threshold, byte_cap, min_spill, preview_head, preview_tail,\n"
-    "page, vocab, level, frame_size, threads, views, views_quota, client_defaults, session,\n"
+    "page, vocab, counter, multiplier, level, frame_size, threads, views, views_quota,\n"
+    "client_defaults, session,\n"
     "rules: [{\"tool\"|\"server\"|\"client\": NAME, \"threshold\": TOKENS}]. Sizes may be\n"
     "numbers or strings like \"64KiB\".\n"
     "\n"
@@ -60,6 +68,7 @@ void sidecar_config_init(sidecar_config *c)
     c->preview_tail = 1024;
     c->page_bytes = 32 << 10;
     snprintf(c->vocab, sizeof c->vocab, "claude");
+    c->counter_exact = 1;
     c->level = 3;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     c->threads = ncpu > 1 ? (ncpu > 4 ? 4 : (int)ncpu) : 1;
@@ -141,6 +150,12 @@ int sidecar_config_load(sidecar_config *c, const char *path, char *err, size_t e
             snprintf(c->session, sizeof c->session, "%s", json_string_value(v));
         else if (!strcmp(key, "vocab") && json_is_string(v) && spill_estimator(json_string_value(v)))
             snprintf(c->vocab, sizeof c->vocab, "%s", json_string_value(v));
+        else if (!strcmp(key, "counter") && json_is_string(v) &&
+                 (!strcmp(json_string_value(v), "exact") || !strcmp(json_string_value(v), "estimate")))
+            c->counter_exact = !strcmp(json_string_value(v), "exact");
+        else if (!strcmp(key, "multiplier") && json_is_number(v) && json_number_value(v) > 0 &&
+                 json_number_value(v) <= 1000)
+            c->multiplier = json_number_value(v);
         else if (!strcmp(key, "views") && json_is_boolean(v))
             c->views = json_is_true(v);
         else if (!strcmp(key, "client_defaults") && json_is_boolean(v))
@@ -215,6 +230,18 @@ int cmd_run(cli *c)
     /* Environment, then the config file, then flags. */
     if ((e = getenv("SPILL_THRESHOLD")) && cli_parse_u64(e, &cfg.threshold))
         return cli_usage("SPILL_THRESHOLD: not a number: %s", e);
+    if ((e = getenv("SPILL_VOCAB")) && *e) {
+        if (!cli_vocab_ok(e))
+            return cli_usage("SPILL_VOCAB: not claude, o200k or cl100k: %s", e);
+        snprintf(cfg.vocab, sizeof cfg.vocab, "%s", e);
+    }
+    if ((e = getenv("SPILL_COUNTER")) && *e) {
+        if (strcmp(e, "exact") && strcmp(e, "estimate"))
+            return cli_usage("SPILL_COUNTER: not exact or estimate: %s", e);
+        cfg.counter_exact = !strcmp(e, "exact");
+    }
+    if ((e = getenv("SPILL_MULTIPLIER")) && *e && cli_parse_multiplier(e, &cfg.multiplier))
+        return cli_usage("SPILL_MULTIPLIER: not a number in (0, 1000]: %s", e);
     const char *config = getenv("SPILL_CONFIG");
     for (i = 0; i < sep; i++)
         if (!strcmp(c->argv[i], "--config") && i + 1 < sep)
@@ -243,7 +270,10 @@ int cmd_run(cli *c)
         else if (!strcmp(a, "--frame-size") && !cli_parse_size(v, &n)) cfg.frame_size = n, i++;
         else if (!strcmp(a, "--level") && !cli_parse_u64(v, &n) && n >= 1 && n <= 22) cfg.level = (int)n, i++;
         else if (!strcmp(a, "--threads") && !cli_parse_u64(v, &n) && n >= 1 && n <= 16) cfg.threads = (int)n, i++;
-        else if (!strcmp(a, "--vocab") && spill_estimator(v)) snprintf(cfg.vocab, sizeof cfg.vocab, "%s", v), i++;
+        else if (!strcmp(a, "--vocab") && cli_vocab_ok(v)) snprintf(cfg.vocab, sizeof cfg.vocab, "%s", v), i++;
+        else if (!strcmp(a, "--counter") && (!strcmp(v, "exact") || !strcmp(v, "estimate")))
+            cfg.counter_exact = !strcmp(v, "exact"), i++;
+        else if (!strcmp(a, "--multiplier") && !cli_parse_multiplier(v, &cfg.multiplier)) i++;
         else if (!strcmp(a, "--session")) snprintf(cfg.session, sizeof cfg.session, "%s", v), i++;
         else if (!strcmp(a, "--rule")) {
             if (sidecar_config_rule(&cfg, v, err, sizeof err) != 0)

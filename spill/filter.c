@@ -94,9 +94,9 @@ static uint64_t est_count(const void *state)
 static void est_destroy(void *state) { free(state); }
 
 static const spill_counter_vtab est_vtabs[] = {
-    {"estimate:claude*1.10", (void *)&est_claude, est_create, est_feed, est_count, est_destroy},
-    {"estimate:o200k", (void *)&est_o200k, est_create, est_feed, est_count, est_destroy},
-    {"estimate:cl100k", (void *)&est_cl100k, est_create, est_feed, est_count, est_destroy},
+    {"estimate:claude*1.10", (void *)&est_claude, est_create, est_feed, est_count, est_destroy, NULL, NULL},
+    {"estimate:o200k", (void *)&est_o200k, est_create, est_feed, est_count, est_destroy, NULL, NULL},
+    {"estimate:cl100k", (void *)&est_cl100k, est_create, est_feed, est_count, est_destroy, NULL, NULL},
 };
 
 const spill_counter_vtab *spill_estimator(const char *vocab)
@@ -382,7 +382,7 @@ void spill_filter_free(spill_filter *f)
     spill__rw_free(f);
     for (int i = 0; i < 2; i++) {
         if (f->d[i].counter)
-            f->counter->destroy(f->d[i].counter);
+            f->d[i].cv->destroy(f->d[i].counter);
         spill__ffree(f, f->d[i].walk);
         spill__ffree(f, f->d[i].buf);
     }
@@ -461,7 +461,7 @@ static int over(const spill_filter *f, const dirstate *d)
 {
     if (!d->counter)
         return 0;
-    return f->counter->count(d->counter) > d->threshold ||
+    return d->cv->count(d->counter) > d->threshold ||
            (f->o.byte_cap != SPILL_NO_LIMIT && d->payload_bytes > f->o.byte_cap);
 }
 
@@ -484,6 +484,7 @@ static int probe_cb(void *ud, const spill__scan_ev *ev)
             int rc = f->counter->create(f->counter->ctx, &d->counter);
             if (rc)
                 return spill__ferror(f, rc, ev->off, "cannot create a token counter");
+            d->cv = f->counter;
         }
         d->pl_slot = slot;
         d->pl_depth = ev->depth;
@@ -494,14 +495,14 @@ static int probe_cb(void *ud, const spill__scan_ev *ev)
     if (d->pl_slot == S_NONE)
         return 0;
     if (d->pl_slot != S_STRUCTURED && ev->tok == SPILL__TOK_STR_CHUNK) {
-        f->counter->feed(d->counter, ev->s, ev->n);
+        d->cv->feed(d->counter, ev->s, ev->n);
         d->payload_bytes += ev->n;
     } else if ((ev->tok == SPILL__TOK_STR_END || ev->tok == SPILL__TOK_OBJ_END ||
                 ev->tok == SPILL__TOK_ARR_END) && ev->depth == d->pl_depth) {
         if (d->pl_slot == S_STRUCTURED) {
             /* The model would read structuredContent as JSON text: count its bytes. */
             uint64_t a = d->pl_off - d->msg_off, b = ev->end - d->msg_off;
-            f->counter->feed(d->counter, d->buf + a, (size_t)(b - a));
+            d->cv->feed(d->counter, d->buf + a, (size_t)(b - a));
             d->payload_bytes += b - a;
         }
         d->pl_slot = S_NONE;
@@ -556,7 +557,7 @@ static int msg_begin(spill_filter *f, spill_dir dir)
     f->cur_method = METHOD_OTHER;
     f->cur_tool[0] = 0;
     if (d->counter)
-        f->counter->destroy(d->counter);
+        d->cv->destroy(d->counter);
     d->counter = NULL; /* created at the first payload: most messages have none */
     return 0;
 }
@@ -646,6 +647,8 @@ static int msg_end(spill_filter *f, spill_dir dir, const char *term, size_t tn, 
                 f->stats.unparseable++;
         } else {
             learn_response(f, &d->walk->msg);
+            if (d->counter && d->cv->finish)
+                d->cv->finish(d->counter); /* every payload is in: the count is final */
             if (d->payload_seen && !d->elig_no && over(f, d)) {
                 if ((rc = start_rewrite(f, d)) != 0)
                     return rc;

@@ -34,6 +34,8 @@ typedef struct rw_payload {
     int depth;                     /* of the value (structuredContent end) */
     void *obj;
     void *counter, *sampled;       /* tokens of the first bytes; of sampled windows after */
+    const spill_counter_vtab *cv;  /* the interface they were made by (reconfigure may
+                                      change f->counter while they live) */
     uint64_t sampled_bytes;
     spill__b64 b64, b64check;      /* decoding (spilling), checking (staged) */
     unsigned char *b64out;
@@ -81,6 +83,7 @@ typedef struct dirstate {
     unsigned char *buf;            /* a held message (probe) */
     size_t len;
     void *counter;                 /* probe: tokens over the message's payloads */
+    const spill_counter_vtab *cv;  /* the interface counter was made by */
     uint64_t payload_bytes;
     int payload_seen, elig_no, id_looked, scan_failed, ws_only, has_msg;
     uint64_t threshold;
@@ -132,5 +135,19 @@ int spill__rw_feed(spill_filter *f, const unsigned char *p, size_t n);
 /* Ends the message: emits the rewritten message and term. cut_off: the stream ended. */
 int spill__rw_end(spill_filter *f, const char *term, size_t tn, int cut_off);
 void spill__rw_free(spill_filter *f);
+
+/* The name a counter state's count goes by (a counter may say it went over to
+ * estimating), and its final count (after finish, for counters that hold text back). */
+static inline const char *spill__counter_name(const spill_counter_vtab *cv, const void *state)
+{
+    const char *n = cv->state_name && state ? cv->state_name(state) : NULL;
+    return n ? n : cv->name;
+}
+static inline uint64_t spill__counter_final(const spill_counter_vtab *cv, void *state)
+{
+    if (cv->finish)
+        cv->finish(state);
+    return cv->count(state);
+}
 
 #endif

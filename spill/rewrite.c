@@ -87,19 +87,19 @@ static int start_spill(spill_filter *f, spill__rw *r)
  * the same count. */
 enum { COUNT_ALL = 4 << 20, SAMPLE_WIN = 64 << 10, SAMPLE_EVERY = 8 };
 
-static void count_tokens(spill_filter *f, rw_payload *pl, const unsigned char *p, size_t n)
+static void count_tokens(rw_payload *pl, const unsigned char *p, size_t n)
 {
     uint64_t at = pl->total;
     while (n) {
         size_t k;
         if (at < COUNT_ALL) {
             k = (size_t)(COUNT_ALL - at) < n ? (size_t)(COUNT_ALL - at) : n;
-            f->counter->feed(pl->counter, p, k);
+            pl->cv->feed(pl->counter, p, k);
         } else {
             uint64_t rel = at - COUNT_ALL, win = rel / SAMPLE_WIN, in = rel % SAMPLE_WIN;
             k = (size_t)(SAMPLE_WIN - in) < n ? (size_t)(SAMPLE_WIN - in) : n;
             if (win % SAMPLE_EVERY == 0 && pl->sampled) {
-                f->counter->feed(pl->sampled, p, k);
+                pl->cv->feed(pl->sampled, p, k);
                 pl->sampled_bytes += k;
             }
         }
@@ -109,13 +109,13 @@ static void count_tokens(spill_filter *f, rw_payload *pl, const unsigned char *p
     }
 }
 
-static uint64_t payload_tokens(spill_filter *f, const rw_payload *pl)
+static uint64_t payload_tokens(const rw_payload *pl)
 {
     if (!pl->counter)
         return 0;
-    uint64_t t = f->counter->count(pl->counter);
+    uint64_t t = spill__counter_final(pl->cv, pl->counter);
     if (pl->total > COUNT_ALL && pl->sampled && pl->sampled_bytes)
-        t += (uint64_t)((double)f->counter->count(pl->sampled) *
+        t += (uint64_t)((double)spill__counter_final(pl->cv, pl->sampled) *
                         (double)(pl->total - COUNT_ALL) / (double)pl->sampled_bytes);
     return t;
 }
@@ -139,7 +139,7 @@ static int process(spill_filter *f, rw_payload *pl, const unsigned char *p, size
             k = (size_t)d;
         } else {
             if (pl->counter)
-                count_tokens(f, pl, p, k);
+                count_tokens(pl, p, k);
             p += k;
             n -= k;
         }
@@ -217,9 +217,9 @@ static void pl_reset(spill_filter *f, spill__rw *r)
     if (pl->obj)
         f->sink.abort(pl->obj);
     if (pl->counter)
-        f->counter->destroy(pl->counter);
+        pl->cv->destroy(pl->counter);
     if (pl->sampled)
-        f->counter->destroy(pl->sampled);
+        pl->cv->destroy(pl->sampled);
     unsigned char *raw = pl->raw, *dec = pl->dec, *b64 = pl->b64out;
     unsigned char *head = pl->pv.head, *tail = pl->pv.tail;
     size_t raw_cap = pl->raw_cap;
@@ -260,6 +260,7 @@ static int pl_begin(spill_filter *f, spill__rw *r, spill__slot slot, const spill
     where_label(r, slot, ev->depth, pl->where, sizeof pl->where);
     spill__preview_init(&pl->pv, pl->pv.head, f->o.preview_head_bytes, pl->pv.tail,
                         f->o.preview_tail_bytes, slot != S_B64_REBUILD);
+    pl->cv = f->counter;
     int rc = f->counter->create(f->counter->ctx, &pl->counter);
     if (rc == 0)
         rc = f->counter->create(f->counter->ctx, &pl->sampled);
@@ -275,9 +276,10 @@ static int pl_commit(spill_filter *f, spill__rw *r, const char *mime)
     spill__preview_finish(&pl->pv);
     if (pl->slot == S_B64_REBUILD && !pl->failed && spill__b64_finish(&pl->b64) != 0)
         pl_fail(f, pl, SPILL_E_JSON, "the base64 data is malformed");
-    uint64_t tokens = pl->slot == S_B64_REBUILD ? 0 : payload_tokens(f, pl);
+    uint64_t tokens = pl->slot == S_B64_REBUILD ? 0 : payload_tokens(pl);
+    const char *counter = pl->cv ? spill__counter_name(pl->cv, pl->counter) : f->counter->name;
     if (!pl->failed) {
-        int rc = f->sink.commit(pl->obj, mime, tokens, f->counter->name, &pl->info);
+        int rc = f->sink.commit(pl->obj, mime, tokens, counter, &pl->info);
         pl->obj = NULL; /* commit consumes it either way */
         if (rc)
             pl_fail(f, pl, rc, "storing the object");
@@ -295,7 +297,7 @@ static int pl_commit(spill_filter *f, spill__rw *r, const char *mime)
     in.orig_mime = r->walk.item_mime;
     in.tokens = tokens;
     in.lines = pl->info.lines;
-    in.counter = f->counter->name;
+    in.counter = counter;
     in.binary = pl->slot == S_B64_REBUILD;
     in.error = pl->failed ? pl->err : NULL;
     in.pv = &pl->pv;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "cli.h"
 #include "mcptools.h"
 #include "sidecar.h"
 #include "views.h"
@@ -637,6 +638,8 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
     maybe_finish(s);
 }
 
+static void filter_opts(sidecar *s, spill_filter_opts *o);
+
 static void on_signal(uv_signal_t *h, int sig)
 {
     sidecar *s = h->data;
@@ -652,9 +655,8 @@ static void on_signal(uv_signal_t *h, int sig)
             return;
         }
         *s->cfg = next;
-        extern void sidecar_filter_opts(sidecar_config *c, spill_filter_opts *o);
         spill_filter_opts o = s->fo;
-        sidecar_filter_opts(s->cfg, &o);
+        filter_opts(s, &o);
         int rc = spill_filter_reconfigure(s->f, &o);
         if (rc)
             slog(s, "error", "SIGHUP: %s", spill_strerror(rc));
@@ -668,15 +670,25 @@ static void on_signal(uv_signal_t *h, int sig)
         uv_process_kill(&s->child, sig);
 }
 
-void sidecar_filter_opts(sidecar_config *c, spill_filter_opts *o)
+static void filter_opts(sidecar *s, spill_filter_opts *o)
 {
+    sidecar_config *c = s->cfg;
+    /* Exact up to the largest threshold any rule can ask for, so every decision is
+     * exact; the estimator counts past it. */
+    uint64_t early_exit = c->threshold;
+    for (size_t i = 0; i < c->nrules; i++)
+        if (c->rules[i].threshold_tokens > early_exit)
+            early_exit = c->rules[i].threshold_tokens;
+    char warn[512];
+    o->counter = cli_counter(c->vocab, c->counter_exact, c->multiplier, early_exit, warn, sizeof warn);
+    if (warn[0])
+        slog(s, "warning", "%s", warn);
     o->threshold_tokens = c->threshold;
     o->byte_cap = c->byte_cap ? c->byte_cap : SPILL_NO_LIMIT;
     o->min_spill_bytes = c->min_spill;
     o->preview_head_bytes = c->preview_head;
     o->preview_tail_bytes = c->preview_tail;
     o->client_defaults = c->client_defaults;
-    o->counter = spill_estimator(c->vocab);
     o->rules = c->rules;
     o->nrules = c->nrules;
     o->session = c->session[0] ? c->session : NULL;
@@ -714,7 +726,7 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     if (cfg->views)
         spill_views_wrap(&s->views, cfg->store, cfg->views_quota, &s->store_sink, &s->sink);
     spill_filter_opts_init(&s->fo);
-    sidecar_filter_opts(cfg, &s->fo);
+    filter_opts(s, &s->fo);
     s->fo.sink = &s->sink;
     s->fo.emit = filter_emit;
     s->fo.emit_ud = s;
@@ -794,6 +806,7 @@ loop_out:
 out:
     rc = s->exit_code;
     spill_filter_free(s->f);
+    cli_counters_free(); /* after the filter: its counters come from these */
     if (cfg->session[0] && s->st)
         spill_store_session_end(s->st, cfg->session);
     spill_store_close(s->st);

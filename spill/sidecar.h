@@ -15,6 +15,8 @@ typedef struct sidecar_config {
     char config_path[4096];
     uint64_t threshold, byte_cap, min_spill, preview_head, preview_tail;
     char vocab[16];
+    int counter_exact;         /* 1: exact counts up to the threshold (when the vocabulary loads) */
+    double multiplier;         /* of the token count; 0: the vocabulary's default */
     int level, threads;
     uint64_t frame_size;
     int views;                 /* plain-text copies for native file tools */

@@ -299,7 +299,13 @@ typedef struct spill_object_sink {
 /* Fills sink with the object store st as the destination (st must outlive it). */
 void spill_store_sink(spill_store *st, spill_object_sink *sink);
 
-/* A token counter: create/feed/count/destroy one state per payload. */
+/* A token counter: create/feed/count/destroy one state per payload. count may be
+ * called at any time (the filter decides on it as bytes arrive). The two members after
+ * destroy are optional (NULL): finish says no more bytes will come, so the next count
+ * is final (a counter that holds back an open piece needs it); state_name names what
+ * this state's count was (e.g. "bpe:claude*1.10+estimate" once an exact counter went
+ * over to estimating), NULL meaning `name`. The strings are static or live as long
+ * as the vtab (state_name's as long as the state). */
 typedef struct spill_counter_vtab {
     const char *name; /* shown in handles, e.g. "estimate:claude*1.10" */
     void *ctx;
@@ -307,6 +313,8 @@ typedef struct spill_counter_vtab {
     void (*feed)(void *state, const void *data, size_t size);
     uint64_t (*count)(const void *state);
     void (*destroy)(void *state);
+    void (*finish)(void *state);
+    const char *(*state_name)(const void *state);
 } spill_counter_vtab;
 
 /* The built-in calibrated estimator: vocab "claude" (legacy Claude, reported x1.10),
@@ -398,6 +406,94 @@ void spill_filter_get_stats(const spill_filter *f, spill_filter_stats *s);
  * strip that tool's outputSchema from later tools/list results. */
 typedef void (*spill_structured_fn)(void *ud, const char *tool);
 void spill_filter_on_structured(spill_filter *f, spill_structured_fn fn, void *ud);
+
+/* ---- Exact token counting ----------------------------------------------------------------
+ *
+ * Counts tokens exactly as the reference tokenizers do, streaming, at tens of MB/s:
+ *   "claude"  the legacy Claude vocabulary (65,000 ids), as @anthropic-ai/tokenizer 0.0.4
+ *             getTokenizer().encode(text.normalize('NFKC'), 'all'): NFKC, and the special
+ *             tokens <EOT> <META> <META_START> <META_END> <SOS> count 1 each. The public
+ *             proxy for Claude's current tokenizer: reported x1.10 by default.
+ *   "o200k", "cl100k"  OpenAI's, as tiktoken 1.0.22 encode_ordinary (no special tokens).
+ * Bytes that are not UTF-8 count as U+FFFD per maximal invalid subpart (as a JavaScript
+ * string decoded from them). Any chunking of the same bytes gives the same result.
+ *
+ * HowTo:
+ *     spill_tokenizer *tk; spill_count_opts o; spill_count_result r;
+ *     if (spill_tokenizer_open(&tk, "claude", NULL, NULL, 0) < 0) ...;   (vocabulary missing)
+ *     spill_count_opts_init(&o);                   (exact throughout, x1.10 for claude)
+ *     spill_count(tk, &o, text, len, &r);          (or spill_counter_new / feed / finish)
+ *     printf("%llu tokens\n", (unsigned long long)r.tokens);
+ *     spill_tokenizer_free(tk);
+ *
+ * Threads: a tokenizer is read-only once open, and any number of counters on any
+ * threads may use it at once; spill_tokenizer_counter() itself (it records the vtab in
+ * the tokenizer) must not race with another call of it or with spill_tokenizer_free().
+ * A spill_counter is used by one thread at a time. */
+
+typedef struct spill_tokenizer spill_tokenizer;
+
+/* Loads the vocabulary "claude", "o200k" or "cl100k" (vocab NULL: "claude") from the
+ * .tiktoken file in dir, or, with dir NULL, from the first of: $SPILL_VOCAB_DIR, the
+ * directory installed beside the library, the build tree's vocab/. On failure *tk is
+ * NULL and, when err is not NULL, err gets a one-line reason (the file tried).
+ * Errors: SPILL_E_INVAL (unknown vocabulary), -ENOENT or another -errno (file missing or
+ * unreadable), SPILL_E_CORRUPT (malformed file), SPILL_E_NOMEM. About 5 MB of memory
+ * for o200k; free it with spill_tokenizer_free once every counter made from it is gone. */
+int spill_tokenizer_open(spill_tokenizer **tk, const char *vocab, const char *dir, char *err,
+                         size_t errlen);
+void spill_tokenizer_free(spill_tokenizer *tk); /* NULL ok */
+/* "claude", "o200k" or "cl100k". Static storage. */
+const char *spill_tokenizer_vocab(const spill_tokenizer *tk);
+
+typedef struct spill_count_opts {
+    double multiplier;   /* scales the reported count; 0: the vocabulary's default
+                            (1.10 for claude, 1.00 otherwise) */
+    uint64_t early_exit; /* exact until the reported count exceeds this, estimated (the
+                            calibrated estimator) after; SPILL_NO_LIMIT: exact to the end */
+    size_t piece_cap;    /* bytes of one pre-tokenizer piece held whole; 0: 2 MiB, else
+                            >= 4 KiB. A longer piece is counted in slices (result.capped) */
+} spill_count_opts;
+void spill_count_opts_init(spill_count_opts *o); /* 0, SPILL_NO_LIMIT, 0 */
+
+typedef struct spill_count_result {
+    uint64_t tokens;           /* reported: round((exact + estimated) x multiplier) */
+    uint64_t exact_tokens;     /* vocabulary tokens counted exactly */
+    uint64_t estimated_tokens; /* vocabulary tokens estimated after an early exit (else 0) */
+    uint64_t estimated_from;   /* where estimation began, in bytes of the normalized text
+                                  (the input offset when the input is valid UTF-8 that
+                                  NFKC leaves as it is); == text_bytes without early exit */
+    uint64_t bytes;            /* input bytes fed */
+    uint64_t text_bytes;       /* bytes after UTF-8 repair and normalization */
+    int capped;                /* 1: a piece was longer than piece_cap (or memory ran out),
+                                  so the exact part is not exact */
+    int early_exit;            /* 1: the count went over early_exit and estimating began */
+} spill_count_result;
+
+/* One buffer, whole. o NULL: spill_count_opts_init's defaults. Errors: SPILL_E_INVAL,
+ * SPILL_E_NOMEM. */
+int spill_count(const spill_tokenizer *tk, const spill_count_opts *o, const void *data, size_t size,
+                spill_count_result *r);
+
+/* Streaming: new, feed any number of times, finish, free. tk must outlive the counter. */
+typedef struct spill_counter spill_counter;
+int spill_counter_new(spill_counter **c, const spill_tokenizer *tk, const spill_count_opts *o);
+/* Never fails for want of memory: the counter then estimates the rest and sets capped.
+ * SPILL_E_STATE after finish. */
+int spill_counter_feed(spill_counter *c, const void *data, size_t size);
+/* End of the text; r (NULL ok) gets the final result. Idempotent. */
+int spill_counter_finish(spill_counter *c, spill_count_result *r);
+/* The result so far: before finish, text still held back (an open piece) counts as one
+ * token, a lower bound of the final figure. */
+void spill_counter_result(const spill_counter *c, spill_count_result *r);
+void spill_counter_free(spill_counter *c); /* NULL ok */
+
+/* A counter interface for spill_filter_opts.counter over this tokenizer and options,
+ * named "bpe:VOCAB" plus "*M.MM" when the multiplier is not 1 (e.g. "bpe:claude*1.10");
+ * a state that went over early_exit names itself NAME+"+estimate". Owned by tk: valid
+ * until spill_tokenizer_free (asking twice with the same options gives the same vtab).
+ * NULL when out of memory or o is invalid. */
+const spill_counter_vtab *spill_tokenizer_counter(spill_tokenizer *tk, const spill_count_opts *o);
 
 #ifdef __cplusplus
 }
