@@ -92,6 +92,7 @@ static const spill_counter_vtab *estimator(const char *vocab, double multiplier)
     e->v.feed = es_feed2;
     e->v.count = es_count2;
     e->v.destroy = es_destroy2;
+    e->v.max_per_byte = inner->max_per_byte * e->factor;
     e->next = scaled;
     scaled = e;
     return &e->v;

@@ -44,6 +44,10 @@ static const char run_help[] =
     "  --level N              zstd level (3)\n"
     "  --frame-size SIZE      raw bytes per zstd frame (1MiB)\n"
     "  --threads N            compression threads (cores, up to 4)\n"
+    "  --spin-us N            after traffic, poll this many microseconds before sleeping\n"
+    "                         (200; 0 off) [SPILL_SPIN_US]: round trips skip a wake-up,\n"
+    "                         which is slow on virtual machines, for at most that much CPU\n"
+    "                         per burst of messages\n"
     "  --no-views             no plain-text copies under STORE/views\n"
     "  --views-quota SIZE     bytes of plain-text copies kept (1GiB)\n"
     "  --session NAME         keep this session's objects through GC while it runs\n"
@@ -51,8 +55,8 @@ static const char run_help[] =
     "  -v, --verbose          log more\n"
     "\n"
     "config file keys: store, threshold, byte_cap, min_spill, preview_head, preview_tail,\n"
-    "page, vocab, counter, multiplier, level, frame_size, threads, views, views_quota,\n"
-    "client_defaults, session,\n"
+    "page, vocab, counter, multiplier, level, frame_size, threads, spin_us, views,\n"
+    "views_quota, client_defaults, session,\n"
     "rules: [{\"tool\"|\"server\"|\"client\": NAME, \"threshold\": TOKENS}]. Sizes may be\n"
     "numbers or strings like \"64KiB\".\n"
     "\n"
@@ -76,6 +80,7 @@ void sidecar_config_init(sidecar_config *c)
     c->views = 1;
     c->views_quota = 1ull << 30;
     c->client_defaults = 1;
+    c->spin_us = 200;
 }
 
 static int add_rule(sidecar_config *c, const char *kind, const char *name, uint64_t t, char *err,
@@ -182,7 +187,8 @@ int sidecar_config_load(sidecar_config *c, const char *path, char *err, size_t e
                                              !strcmp(key, "min_spill") || !strcmp(key, "preview_head") ||
                                              !strcmp(key, "preview_tail") || !strcmp(key, "page") ||
                                              !strcmp(key, "frame_size") || !strcmp(key, "views_quota") ||
-                                             !strcmp(key, "level") || !strcmp(key, "threads"))) {
+                                             !strcmp(key, "level") || !strcmp(key, "threads") ||
+                                             !strcmp(key, "spin_us"))) {
             if (!strcmp(key, "threshold")) c->threshold = n;
             else if (!strcmp(key, "byte_cap")) c->byte_cap = n;
             else if (!strcmp(key, "min_spill")) c->min_spill = n;
@@ -192,6 +198,7 @@ int sidecar_config_load(sidecar_config *c, const char *path, char *err, size_t e
             else if (!strcmp(key, "frame_size")) c->frame_size = n;
             else if (!strcmp(key, "views_quota")) c->views_quota = n;
             else if (!strcmp(key, "level")) c->level = (int)n;
+            else if (!strcmp(key, "spin_us")) c->spin_us = n > 1000000 ? 1000000 : (unsigned)n;
             else c->threads = (int)n;
         } else {
             snprintf(err, errlen, "%s: unknown or malformed key \"%s\"", path, key);
@@ -242,6 +249,12 @@ int cmd_run(cli *c)
     }
     if ((e = getenv("SPILL_MULTIPLIER")) && *e && cli_parse_multiplier(e, &cfg.multiplier))
         return cli_usage("SPILL_MULTIPLIER: not a number in (0, 1000]: %s", e);
+    if ((e = getenv("SPILL_SPIN_US")) && *e) {
+        uint64_t us;
+        if (cli_parse_u64(e, &us) || us > 1000000)
+            return cli_usage("SPILL_SPIN_US: not a number of microseconds up to 1000000: %s", e);
+        cfg.spin_us = (unsigned)us;
+    }
     const char *config = getenv("SPILL_CONFIG");
     for (i = 0; i < sep; i++)
         if (!strcmp(c->argv[i], "--config") && i + 1 < sep)
@@ -270,6 +283,7 @@ int cmd_run(cli *c)
         else if (!strcmp(a, "--frame-size") && !cli_parse_size(v, &n)) cfg.frame_size = n, i++;
         else if (!strcmp(a, "--level") && !cli_parse_u64(v, &n) && n >= 1 && n <= 22) cfg.level = (int)n, i++;
         else if (!strcmp(a, "--threads") && !cli_parse_u64(v, &n) && n >= 1 && n <= 16) cfg.threads = (int)n, i++;
+        else if (!strcmp(a, "--spin-us") && !cli_parse_u64(v, &n) && n <= 1000000) cfg.spin_us = (unsigned)n, i++;
         else if (!strcmp(a, "--vocab") && cli_vocab_ok(v)) snprintf(cfg.vocab, sizeof cfg.vocab, "%s", v), i++;
         else if (!strcmp(a, "--counter") && (!strcmp(v, "exact") || !strcmp(v, "estimate")))
             cfg.counter_exact = !strcmp(v, "exact"), i++;

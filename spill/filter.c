@@ -94,9 +94,10 @@ static uint64_t est_count(const void *state)
 static void est_destroy(void *state) { free(state); }
 
 static const spill_counter_vtab est_vtabs[] = {
-    {"estimate:claude*1.10", (void *)&est_claude, est_create, est_feed, est_count, est_destroy, NULL, NULL},
-    {"estimate:o200k", (void *)&est_o200k, est_create, est_feed, est_count, est_destroy, NULL, NULL},
-    {"estimate:cl100k", (void *)&est_cl100k, est_create, est_feed, est_count, est_destroy, NULL, NULL},
+    /* The estimate never passes the bytes fed (tokens.h), times the multiplier. */
+    {"estimate:claude*1.10", (void *)&est_claude, est_create, est_feed, est_count, est_destroy, NULL, NULL, 1.10},
+    {"estimate:o200k", (void *)&est_o200k, est_create, est_feed, est_count, est_destroy, NULL, NULL, 1.0},
+    {"estimate:cl100k", (void *)&est_cl100k, est_create, est_feed, est_count, est_destroy, NULL, NULL, 1.0},
 };
 
 const spill_counter_vtab *spill_estimator(const char *vocab)
@@ -366,7 +367,8 @@ int spill_filter_new(spill_filter **out, const spill_filter_opts *o)
     f->d[0].walk = spill__falloc(f, sizeof *f->d[0].walk);
     f->d[1].walk = spill__falloc(f, sizeof *f->d[1].walk);
     f->d[0].buf = spill__falloc(f, f->o.inline_budget);
-    if (!f->map || !f->d[0].walk || !f->d[1].walk || !f->d[0].buf) {
+    f->d[0].lazy = spill__falloc(f, SPILL__LAZY_MAX);
+    if (!f->map || !f->d[0].walk || !f->d[1].walk || !f->d[0].buf || !f->d[0].lazy) {
         spill_filter_free(f);
         return SPILL_E_NOMEM;
     }
@@ -385,6 +387,7 @@ void spill_filter_free(spill_filter *f)
             f->d[i].cv->destroy(f->d[i].counter);
         spill__ffree(f, f->d[i].walk);
         spill__ffree(f, f->d[i].buf);
+        spill__ffree(f, f->d[i].lazy);
     }
     spill__ffree(f, f->map);
     spill__ffree(f, f->rules);
@@ -459,10 +462,54 @@ enum { DECIDED_REWRITE = 2, DECIDED_PASS = 3 };
 
 static int over(const spill_filter *f, const dirstate *d)
 {
-    if (!d->counter)
-        return 0;
-    return d->cv->count(d->counter) > d->threshold ||
-           (f->o.byte_cap != SPILL_NO_LIMIT && d->payload_bytes > f->o.byte_cap);
+    if (f->o.byte_cap != SPILL_NO_LIMIT && d->payload_bytes > f->o.byte_cap)
+        return 1;
+    return d->counter && d->cv->count(d->counter) > d->threshold;
+}
+
+/* Payload bytes are counted lazily. While even the most tokens the counter could ever
+ * find in them (max_per_byte for each byte) stay within the threshold, they are only
+ * kept, up to SPILL__LAZY_MAX: most results are small and then cost no counting at
+ * all, which matters once counting is exact BPE rather than an estimate. The bytes kept
+ * are counted first, in order, as soon as the bound passes the threshold (which may also
+ * drop when the request's tool becomes known), so the count is the same either way. */
+static int lazy_ok(const spill_filter *f, const dirstate *d, size_t more)
+{
+    const double m = f->counter->max_per_byte;
+    return m > 0 && d->lazy_len + more <= SPILL__LAZY_MAX &&
+           (double)(d->payload_bytes + more) * m <= (double)d->threshold;
+}
+
+static int start_counting(spill_filter *f, dirstate *d, uint64_t off)
+{
+    int rc = f->counter->create(f->counter->ctx, &d->counter);
+    if (rc) {
+        d->counter = NULL;
+        return spill__ferror(f, rc, off, "cannot create a token counter");
+    }
+    d->cv = f->counter;
+    if (d->lazy_len)
+        d->cv->feed(d->counter, d->lazy, d->lazy_len);
+    d->lazy_len = 0;
+    return 0;
+}
+
+static int count_payload(spill_filter *f, dirstate *d, const void *p, size_t n, uint64_t off)
+{
+    if (!d->counter) {
+        if (lazy_ok(f, d, n)) {
+            memcpy(d->lazy + d->lazy_len, p, n);
+            d->lazy_len += n;
+            d->payload_bytes += n;
+            return 0;
+        }
+        int rc = start_counting(f, d, off);
+        if (rc)
+            return rc;
+    }
+    d->cv->feed(d->counter, p, n);
+    d->payload_bytes += n;
+    return 0;
 }
 
 static int probe_cb(void *ud, const spill__scan_ev *ev)
@@ -480,12 +527,6 @@ static int probe_cb(void *ud, const spill__scan_ev *ev)
     if (d->elig_no && ev->depth >= 0 && w->msg_depth == 0 && !d->payload_seen)
         return DECIDED_PASS; /* a single message that is not ours: stream it */
     if (d->pl_slot == S_NONE && slot >= S_TEXT_INPLACE && slot <= S_STRUCTURED && !d->elig_no) {
-        if (!d->counter) {
-            int rc = f->counter->create(f->counter->ctx, &d->counter);
-            if (rc)
-                return spill__ferror(f, rc, ev->off, "cannot create a token counter");
-            d->cv = f->counter;
-        }
         d->pl_slot = slot;
         d->pl_depth = ev->depth;
         d->pl_off = ev->off;
@@ -494,21 +535,24 @@ static int probe_cb(void *ud, const spill__scan_ev *ev)
     }
     if (d->pl_slot == S_NONE)
         return 0;
+    int rc;
     if (d->pl_slot != S_STRUCTURED && ev->tok == SPILL__TOK_STR_CHUNK) {
-        d->cv->feed(d->counter, ev->s, ev->n);
-        d->payload_bytes += ev->n;
+        if ((rc = count_payload(f, d, ev->s, ev->n, ev->off)) != 0)
+            return rc;
     } else if ((ev->tok == SPILL__TOK_STR_END || ev->tok == SPILL__TOK_OBJ_END ||
                 ev->tok == SPILL__TOK_ARR_END) && ev->depth == d->pl_depth) {
         if (d->pl_slot == S_STRUCTURED) {
             /* The model would read structuredContent as JSON text: count its bytes. */
             uint64_t a = d->pl_off - d->msg_off, b = ev->end - d->msg_off;
-            d->cv->feed(d->counter, d->buf + a, (size_t)(b - a));
-            d->payload_bytes += b - a;
+            if ((rc = count_payload(f, d, d->buf + a, (size_t)(b - a), ev->off)) != 0)
+                return rc;
         }
         d->pl_slot = S_NONE;
     } else {
         return 0;
     }
+    if (!d->counter && d->lazy_len && !lazy_ok(f, d, 0) && (rc = start_counting(f, d, ev->off)) != 0)
+        return rc; /* the threshold dropped under the bound */
     return over(f, d) ? DECIDED_REWRITE : 0;
 }
 
@@ -548,6 +592,7 @@ static int msg_begin(spill_filter *f, spill_dir dir)
     d->mode = M_PROBE;
     d->payload_seen = d->elig_no = d->id_looked = 0;
     d->payload_bytes = 0;
+    d->lazy_len = 0;
     d->pl_slot = S_NONE;
     if (!f->base_valid) { /* rules are re-read only when client or server change */
         f->base_threshold = threshold_for(f, NULL);
@@ -647,6 +692,8 @@ static int msg_end(spill_filter *f, spill_dir dir, const char *term, size_t tn, 
                 f->stats.unparseable++;
         } else {
             learn_response(f, &d->walk->msg);
+            if (!d->counter && d->lazy_len && !lazy_ok(f, d, 0) && (rc = start_counting(f, d, d->off)) != 0)
+                return rc;
             if (d->counter && d->cv->finish)
                 d->cv->finish(d->counter); /* every payload is in: the count is final */
             if (d->payload_seen && !d->elig_no && over(f, d)) {

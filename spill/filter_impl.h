@@ -85,12 +85,17 @@ typedef struct dirstate {
     void *counter;                 /* probe: tokens over the message's payloads */
     const spill_counter_vtab *cv;  /* the interface counter was made by */
     uint64_t payload_bytes;
+    unsigned char *lazy;           /* payload bytes not counted yet (SPILL__LAZY_MAX) */
+    size_t lazy_len;
     int payload_seen, elig_no, id_looked, scan_failed, ws_only, has_msg;
     uint64_t threshold;
     int pl_slot, pl_depth;
     uint64_t pl_off;
     spill__rw *rw;
 } dirstate;
+
+/* Payload bytes a probe may keep uncounted (see count_payload in filter.c). */
+#define SPILL__LAZY_MAX 16384
 
 struct spill_filter {
     spill_filter_opts o;

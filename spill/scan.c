@@ -186,8 +186,11 @@ static const uint8_t *plain_copy(const uint8_t *q, const uint8_t *const e, uint8
  * stores cost less than a branch on a run length that varies from escape to escape. */
 static void copy64(uint8_t *dst, const uint8_t *src)
 {
-    for (int k = 0; k < 64; k += 16)
-        _mm_storeu_si128((__m128i *)(void *)(dst + k), LOAD16(src + k));
+    const __m128i a = LOAD16(src), b = LOAD16(src + 16), c = LOAD16(src + 32), d = LOAD16(src + 48);
+    _mm_storeu_si128((__m128i *)(void *)dst, a);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 16), b);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 32), c);
+    _mm_storeu_si128((__m128i *)(void *)(dst + 48), d);
 }
 
 /* A string with an escape every few dozen bytes (JSON or code inside a text block)

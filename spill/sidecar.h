@@ -24,6 +24,7 @@ typedef struct sidecar_config {
     int client_defaults;
     int log_json;
     int verbose;
+    unsigned spin_us;          /* poll without sleeping this long after traffic; 0 off */
     uint64_t page_bytes;       /* bound of spill's own tool results */
     char session[256];
     size_t nrules;

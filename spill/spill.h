@@ -300,12 +300,15 @@ typedef struct spill_object_sink {
 void spill_store_sink(spill_store *st, spill_object_sink *sink);
 
 /* A token counter: create/feed/count/destroy one state per payload. count may be
- * called at any time (the filter decides on it as bytes arrive). The two members after
- * destroy are optional (NULL): finish says no more bytes will come, so the next count
+ * called at any time (the filter decides on it as bytes arrive). The members after
+ * destroy are optional (NULL, 0): finish says no more bytes will come, so the next count
  * is final (a counter that holds back an open piece needs it); state_name names what
  * this state's count was (e.g. "bpe:claude*1.10+estimate" once an exact counter went
  * over to estimating), NULL meaning `name`. The strings are static or live as long
- * as the vtab (state_name's as long as the state). */
+ * as the vtab (state_name's as long as the state). max_per_byte, when not 0, is a
+ * bound no input can pass: count() <= max_per_byte x bytes fed. The filter then counts
+ * nothing while that bound stays under the threshold, which makes small results (most
+ * of them) cost no counting at all. */
 typedef struct spill_counter_vtab {
     const char *name; /* shown in handles, e.g. "estimate:claude*1.10" */
     void *ctx;
@@ -315,6 +318,7 @@ typedef struct spill_counter_vtab {
     void (*destroy)(void *state);
     void (*finish)(void *state);
     const char *(*state_name)(const void *state);
+    double max_per_byte;
 } spill_counter_vtab;
 
 /* The built-in calibrated estimator: vocab "claude" (legacy Claude, reported x1.10),

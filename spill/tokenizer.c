@@ -238,6 +238,10 @@ const spill_counter_vtab *spill_tokenizer_counter(spill_tokenizer *tk, const spi
     t->v.destroy = vt_destroy;
     t->v.finish = vt_finish;
     t->v.state_name = vt_state_name;
+    /* A token is at least one byte of the normalized text. That text is at most 3 bytes
+     * per input byte (an invalid byte becomes U+FFFD), and NFKC's largest expansion in
+     * UTF-8 is 11 bytes per byte (U+FDFA, 3 bytes, becomes 33; UAX #15). */
+    t->v.max_per_byte = (tk->vocab == SPILL__VOCAB_CLAUDE ? 11.0 : 3.0) * o.multiplier;
     t->next = tk->vtabs;
     tk->vtabs = t;
     return &t->v;

@@ -128,5 +128,16 @@ echo '{"threshold": "lots"}' > "$T/bad.json"
 "$SPILL" run --config "$T/bad.json" --store "$T/s2" -- true < /dev/null > /dev/null 2> "$T/err2"; rc=$?
 [ $rc != 0 ] && grep -q "threshold" "$T/err2" && ok "a bad config file: a clear error naming the key" || fail "a bad config file" "rc $rc: $(cat "$T/err2")"
 "$SPILL" run --help | grep -q -- "--threshold" && ok "spill run --help documents the options" || fail "spill run --help"
+# Polling after traffic (--spin-us): on or off, a round trip gives the same answer, and
+# a bad value is refused clearly.
+req='{"jsonrpc":"2.0","id":1,"method":"ping"}'
+for us in 0 5000; do
+  got=$( (echo "$req"; sleep 0.3) | "$SPILL" run --spin-us $us --store "$T/s4" -- python3 "$here/fake_mcp_server.py" 2>/dev/null | head -1)
+  want=$( (echo "$req"; sleep 0.3) | python3 "$here/fake_mcp_server.py" 2>/dev/null | head -1)
+  [ -n "$got" ] && [ "$got" = "$want" ] && ok "--spin-us $us: a ping's answer is the server's, byte for byte" ||
+    fail "--spin-us $us" "got '$got', want '$want'"
+done
+SPILL_SPIN_US=soon "$SPILL" run --store "$T/s4" -- true < /dev/null > /dev/null 2> "$T/err3"; rc=$?
+[ $rc != 0 ] && grep -q "SPILL_SPIN_US" "$T/err3" && ok "SPILL_SPIN_US=soon: refused, naming the variable" || fail "SPILL_SPIN_US=soon" "rc $rc: $(cat "$T/err3")"
 (sleep 30 | "$SPILL" run --store "$T/s3" -- sh -c 'exit 7' > /dev/null 2>&1); rc=$?
 [ $rc = 7 ] && ok "the server's exit status is spill's" || fail "the server's exit status is spill's" "got $rc"

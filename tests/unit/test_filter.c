@@ -651,10 +651,110 @@ static void message_framing(void)
     free(small.p);
 }
 
+
+/* ---- lazy counting: small results cost no counting ---------------------------------- */
+
+/* A counter that calls every byte a token and records how many bytes it was fed. */
+static uint64_t lz_fed;
+static int lz_create(void *ctx, void **state)
+{
+    (void)ctx;
+    *state = calloc(1, sizeof(uint64_t));
+    return *state ? 0 : SPILL_E_NOMEM;
+}
+static void lz_feed(void *state, const void *p, size_t n)
+{
+    (void)p;
+    *(uint64_t *)state += n;
+    lz_fed += n;
+}
+static uint64_t lz_count(const void *state) { return *(const uint64_t *)state; }
+static void lz_destroy(void *state) { free(state); }
+
+/* One tools/call of `tool` (rules: tiny_tool 1000 tokens) answered with a text of n
+ * bytes, the result's key before "id" when late_id; threshold 2000. Returns whether it
+ * was spilled, and the bytes the counter saw in *fed. */
+static int lz_run(double max_per_byte, size_t n, const char *tool, int late_id, uint64_t *fed)
+{
+    spill_counter_vtab cv = {"bytes", NULL, lz_create, lz_feed, lz_count, lz_destroy, NULL, NULL, max_per_byte};
+    spill_rule rule[] = {{NULL, "tiny_tool", NULL, 1000}};
+    bytes c2s = {0}, s2c = {0}, out = {0}, text = {0};
+    char head[256];
+    int k = snprintf(head, sizeof head, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"%s\"}}\n", tool);
+    put(&c2s, head, (size_t)k);
+    for (size_t i = 0; i < n; i++)
+        put(&text, "abcdefgh" + i % 8, 1);
+    const char *pre = late_id ? "{\"jsonrpc\":\"2.0\",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\""
+                              : "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"";
+    put(&s2c, pre, strlen(pre));
+    put(&s2c, text.p, text.n);
+    put(&s2c, late_id ? "\"}]},\"id\":1}\n" : "\"}]}}\n", late_id ? 13 : 6);
+    mem_sink sink;
+    spill_object_sink s;
+    sink_start(&sink, &s);
+    spill_filter_opts o;
+    spill_filter_opts_init(&o);
+    o.threshold_tokens = 2000;
+    o.min_spill_bytes = 256;
+    o.client_defaults = 0;
+    o.rules = rule;
+    o.nrules = 1;
+    o.counter = &cv;
+    o.sink = &s;
+    o.emit = out_emit;
+    o.emit_ud = &out;
+    spill_filter *f;
+    int spilled = -1;
+    lz_fed = 0;
+    if (spill_filter_new(&f, &o) == 0 && spill_filter_feed(f, SPILL_C2S, c2s.p, c2s.n) == 0) {
+        /* Fed a byte at a time the first time, whole the second: the same outcome. */
+        int rc = 0;
+        for (size_t i = 0; rc == 0 && i < s2c.n; i++)
+            rc = spill_filter_feed(f, SPILL_S2C, s2c.p + i, 1);
+        if (rc == 0) {
+            spilled = sink.n > 0;
+            if (spilled == 0 && (out.n != s2c.n || memcmp(out.p, s2c.p, s2c.n)))
+                spilled = -2; /* a pass-through must be byte-identical */
+        }
+    }
+    *fed = lz_fed;
+    spill_filter_free(f);
+    sink_clear(&sink);
+    free(c2s.p);
+    free(s2c.p);
+    free(out.p);
+    free(text.p);
+    return spilled;
+}
+
+static void lazy_counting(void)
+{
+    uint64_t fed;
+    /* 500 bytes can never be 2000 tokens at 1 per byte: nothing is counted. */
+    ASSERT_EQ(lz_run(1.0, 500, "t", 0, &fed), 0);
+    ASSERT_EQ(fed, 0);
+    /* At up to 5 per byte it could: counted, every byte, and still under. */
+    ASSERT_EQ(lz_run(5.0, 500, "t", 0, &fed), 0);
+    ASSERT_EQ(fed, 500);
+    /* A counter without a bound is fed everything. */
+    ASSERT_EQ(lz_run(0, 500, "t", 0, &fed), 0);
+    ASSERT_EQ(fed, 500);
+    /* Over the threshold only with the kept bytes counted: they are counted first. */
+    ASSERT_EQ(lz_run(1.0, 2100, "t", 0, &fed), 1);
+    ASSERT(fed >= 2100);
+    ASSERT_EQ(lz_run(1.0, 1999, "t", 0, &fed), 0);
+    /* The id comes after the payload and names a tool whose threshold (1000) is under
+     * the bound of the bytes kept: they are counted at the end, and the result spills. */
+    ASSERT_EQ(lz_run(1.0, 1500, "tiny_tool", 1, &fed), 1);
+    ASSERT_EQ(lz_run(1.0, 1500, "other_tool", 1, &fed), 0);
+    ASSERT_EQ(fed, 0);
+}
+
 int main(void)
 {
     h_seed();
     RUN(thresholds);
+    RUN(lazy_counting);
     RUN(message_framing);
     RUN(transcripts);
     RUN(allocation_failures);
