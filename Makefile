@@ -4,7 +4,8 @@
 #   make asan|ubsan the same tests under a sanitizer
 #   make fuzz       libFuzzer targets (clang), each run FUZZ_TIME=60 seconds
 #   make demo       store a generated 50 MB output and read part of it back
-#   make bench      store benchmark (ratios against the zstd CLI, same run)
+#   make bench      every benchmark, written to bench/REPORT.md (under 15 minutes)
+#   make bench-quick a smoke check of them in under 2 minutes (BUILD/REPORT-quick.md)
 #   make install    PREFIX=/usr/local DESTDIR=
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -248,16 +249,11 @@ demo: check-deps
 
 bench: check-deps
 	@$(MAKE) --no-print-directory all
-	@bench/store_bench.sh $(BUILD) 500M
-	@bench/filter_bench.sh $(BUILD) 500M
-	@echo "# token estimator (target >= 1 GB/s on the default path)"; $(BUILD)/est_bench
-	@bench/sidecar_bench.sh $(BUILD)
-	@bench/count_bench.sh $(BUILD)
+	@bench/report.sh $(BUILD)
 
 bench-quick: check-deps
 	@$(MAKE) --no-print-directory all
-	@bench/store_bench.sh $(BUILD) 100M
-	@RUNS=1 bench/filter_bench.sh $(BUILD) 100M
+	@bench/report.sh $(BUILD) --quick
 
 # index/ is the only code that talks to LMDB; the pure format code does no I/O.
 lint-deps:
