@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <sched.h>
 #include <uv.h>
 
 #include "cli.h"
@@ -582,12 +584,16 @@ static void on_close(uv_handle_t *h) { (void)h; }
  * microseconds per hop: most of what a sidecar adds to a round trip. While the idle
  * handle is active, uv_run polls without blocking, so for spin_us after the last read
  * spill stays awake, at the price of that much CPU per burst of traffic (none when
- * nothing comes). spin_us 0 turns it off. */
+ * nothing comes). Each turn yields the CPU, so the polling only takes time no other
+ * process wants: on a loaded machine the server and the agent run first. spin_us 0
+ * turns it off. */
 static void on_spin(uv_idle_t *h)
 {
     sidecar *s = h->data;
     if (uv_hrtime() >= s->spin_until)
         uv_idle_stop(h);
+    else
+        sched_yield(); /* a busy machine's other processes (the server) come first */
 }
 
 static void spin_arm(sidecar *s)
