@@ -38,6 +38,41 @@ if cc -o "$T/prog" "$T/prog.c" $(pkg-config --cflags spill) $(pkg-config --libs 
 else
   fail pkg_config_build "$(head -3 "$T/cc.log")"
 fi
+# The tokenizer vocabularies go beside the installation, and the installed spill finds
+# them there with nothing configured (no SPILL_VOCAB_DIR, no build tree next to it).
+vdir="$dest$prefix/share/spill/vocab"
+if [ -s "$vdir/claude-legacy.tiktoken" ] && [ -s "$vdir/o200k_base.tiktoken" ] && [ -s "$vdir/cl100k_base.tiktoken" ]; then
+  ok install_vocab
+else
+  fail install_vocab "not in $vdir: $(ls "$vdir" 2>&1 | head -3)"
+fi
+got=$(printf 'hello world' | env -u SPILL_VOCAB_DIR "$dest$prefix/bin/spill" count --json 2>&1)
+case "$got" in
+  *'"exact":true'*'"exact_tokens":2'*) ok installed_spill_finds_vocab ;;
+  *) fail installed_spill_finds_vocab "spill count: $got" ;;
+esac
+# A program that counts tokens builds through the .pc file (libutf8proc is in it).
+cat > "$T/count.c" <<'C'
+#include <spill.h>
+#include <stdio.h>
+int main(void)
+{
+    spill_tokenizer *tk;
+    char err[512];
+    spill_count_result r;
+    if (spill_tokenizer_open(&tk, "o200k", NULL, err, sizeof err) || spill_count(tk, NULL, "hello world", 11, &r))
+        return 1;
+    printf("%llu\n", (unsigned long long)r.tokens);
+    spill_tokenizer_free(tk);
+    return 0;
+}
+C
+if cc -o "$T/count" "$T/count.c" $(pkg-config --cflags spill) $(pkg-config --libs --static spill) 2> "$T/cc2.log" \
+   && [ "$(SPILL_VOCAB_DIR="$vdir" LD_LIBRARY_PATH="$dest$prefix/lib" "$T/count")" = 2 ]; then
+  ok pkg_config_static_count
+else
+  fail pkg_config_static_count "$(head -3 "$T/cc2.log")"
+fi
 make -s -C "$root" BUILD="$T/build" PREFIX="$prefix" DESTDIR="$dest" uninstall > /dev/null 2>&1
 left=$(find "$dest" -type f | wc -l)
 if [ "$left" = 0 ]; then ok uninstall; else fail uninstall "$left files left: $(find "$dest" -type f | head -3)"; fi
