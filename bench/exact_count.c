@@ -153,8 +153,11 @@ int main(int argc, char **argv)
         if (load_time)
             printf("%s %.2f\n", vocabs[i], (now() - t0) * 1e3);
     }
-    if (load_time)
+    if (load_time) {
+        for (int i = 0; i < nv; i++)
+            spill_tokenizer_free(tk[i]);
         return 0;
+    }
     if (piece_mib > 0) {
         size_t n = (size_t)(piece_mib * 1048576);
         unsigned char *p = malloc(n);

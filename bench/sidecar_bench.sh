@@ -14,6 +14,11 @@
 #      streamableHttp (bound to 127.0.0.1 by tests/peers/bind-loopback.mjs) with a raw HTTP
 #      client: initialize, notifications/initialized, POST tools/call, read the SSE response
 #      to its end. Its time, supergateway's peak RSS (VmHWM), (c)/(b). Cut off at 200 s.
+#      (d) the same through mcp-proxy (punkpeye) --server stream, stateful (its default;
+#      event store on, as shipped) --host 127.0.0.1, same client flow on /mcp (the
+#      response may come as SSE or as JSON). Its time, mcp-proxy's peak RSS, (d)/(b). Cut
+#      off at 200 s, or earlier when it stalls: no bytes and no CPU for 30 s (mcp-proxy
+#      6.7.19 drops a stdio line over 20 MiB and never answers; that applies to (c) too).
 #   3. Round trips of small messages: build/latency 100000 on build/demo_server directly
 #      and through spill run; p50, p99 and the added p99. Target added p99 <= 50 us.
 #   4. A ping sent while a ~1 GiB result is being spilled: a fake server (Python, a reader
@@ -23,13 +28,15 @@
 #      Target: well under a second, taken here as <= 100 ms.
 #
 # Needs node >= 20, python3 and the pinned peers (npm ci --prefix tests/peers, run here
-# when tests/peers/node_modules is missing). About 3-5 minutes on 2 cores, most of it
-# supergateway. Environment: RUNS (rounds of 1 and 3, default 3), BENCH_DIR (temp parent),
-# SG_LIMIT (seconds for (c), default 200), PING_BYTES (size of the result in 4, 1 GiB).
+# when tests/peers/node_modules is missing). About 4-9 minutes on 2 cores, most of it
+# supergateway and mcp-proxy. Environment: RUNS (rounds of 1 and 3, default 3), BENCH_DIR
+# (temp parent), SG_LIMIT (seconds for (c), default 200), MP_LIMIT (seconds for (d),
+# default 200), PING_BYTES (size of the result in 4, 1 GiB).
 set -euo pipefail
 build=${1:-build}
 runs=${RUNS:-3}
 sg_limit=${SG_LIMIT:-200}
+mp_limit=${MP_LIMIT:-200}
 ping_bytes=${PING_BYTES:-1073741824}
 root=$(cd "$(dirname "$0")/.." && pwd)
 case $build in /*) ;; *) build="$PWD/$build" ;; esac
@@ -38,7 +45,8 @@ for f in "$spill" "$build/demo_server" "$build/latency"; do
   [ -x "$f" ] || { echo "sidecar_bench: $f is missing (make -C $root all)" >&2; exit 2; }
 done
 peers="$root/tests/peers"
-if [ ! -d "$peers/node_modules/supergateway" ] || [ ! -d "$peers/node_modules/@modelcontextprotocol/server-filesystem" ]; then
+if [ ! -d "$peers/node_modules/supergateway" ] || [ ! -d "$peers/node_modules/mcp-proxy" ] ||
+   [ ! -d "$peers/node_modules/@modelcontextprotocol/server-filesystem" ]; then
   echo "# installing the pinned peers: npm ci --prefix tests/peers" >&2
   npm ci --prefix "$peers" --no-audit --no-fund --silent >&2
 fi
@@ -67,7 +75,7 @@ cleanup() {
   if [ -s "$pidfile" ]; then
     while read -r p; do
       [ -n "$p" ] && [ -r "/proc/$p/cmdline" ] && tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null |
-        grep -qF -e "$work" -e supergateway -e server-filesystem -e "$spill" && killtree "$p"
+        grep -qF -e "$work" -e supergateway -e mcp-proxy -e server-filesystem -e "$spill" && killtree "$p"
     done < "$pidfile"
   fi
   for p in $(pgrep -P $$ 2>/dev/null); do killtree "$p"; done
@@ -165,6 +173,7 @@ cat > "$work/bench.mjs" <<'JS'
 // The clients of sidecar_bench.sh. Raw byte-level: no MCP SDK on the measured path.
 //   stdio  OUT TAG PARAMS_JSON -- CMD...     initialize, then one tools/call; time to the response
 //   http   OUT LIMIT_S PARAMS_JSON SERVERCMD... supergateway --stateful over SERVERCMD; same call over HTTP
+//   mcpproxy OUT LIMIT_S PARAMS_JSON SERVERCMD... the same through mcp-proxy --server stream
 //   ping   OUT TAG ARRIVALS -- CMD...        tools/call big, 0.5 s, ping: when did the ping arrive
 //   report RESULTS                           prints the table
 // Each measurement appends one JSON line to OUT. Process trees, free ports and the loopback
@@ -172,9 +181,11 @@ cat > "$work/bench.mjs" <<'JS'
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
+import path from "node:path";
 import { pathToFileURL } from "node:url";
 const lib = await import(pathToFileURL(process.env.PEERS_LIB).href);
-const { tree, alive, killTree, own, freePort, waitPort, shellQuote, sleep, NODE, SUPERGATEWAY, BIND_LOOPBACK } = lib;
+const { tree, alive, killTree, own, freePort, waitPort, shellQuote, sleep, NODE, SUPERGATEWAY, BIND_LOOPBACK, NM } = lib;
+const MCP_PROXY = path.join(NM, "mcp-proxy/dist/bin/mcp-proxy.mjs");
 
 const mine = new Set();
 function start(cmd, args, opts) {
@@ -196,6 +207,10 @@ process.on("exit", killAllSync);
 for (const s of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(s, () => process.exit(130));
 
 const nowNs = () => process.hrtime.bigint(); // CLOCK_MONOTONIC, as Python's time.monotonic_ns()
+const cpuTicks = (pids) => pids.reduce((sum, p) => {  // utime + stime, clock ticks
+  try { const st = fs.readFileSync(`/proc/${p}/stat`, "utf8"); const f = st.slice(st.lastIndexOf(")") + 2).split(" "); return sum + Number(f[11]) + Number(f[12]); }
+  catch { return sum; }
+}, 0);
 const hwmKb = (pid) => {
   try { const m = /VmHWM:\s*(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8")); return m ? Number(m[1]) : null; }
   catch { return null; }
@@ -322,8 +337,8 @@ async function cmdPing(out, tag, arrivalsFile, cmd) {
   record(out, rec);
 }
 
-/** One HTTP POST; onChunk sees the body. done: resolves at the end of the body, or when onChunk
- * calls finish(). req: the request (destroy() stops it). */
+/** One HTTP POST; onChunk(chunk, finish, res) sees the body. done: resolves at the end of the
+ * body, or when onChunk calls finish(). req: the request (destroy() stops it). */
 function post(port, headers, body, onChunk) {
   let req;
   const done = new Promise((resolve, reject) => {
@@ -331,7 +346,7 @@ function post(port, headers, body, onChunk) {
       headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream", ...headers } }, (res) => {
       const chunks = []; let n = 0;
       const finish = (extra) => { resolve({ status: res.statusCode, headers: res.headers, bytes: n, ...extra }); req.destroy(); };
-      res.on("data", (c) => { n += c.length; if (onChunk) onChunk(c, finish); else chunks.push(c); });
+      res.on("data", (c) => { n += c.length; if (onChunk) onChunk(c, finish, res); else chunks.push(c); });
       res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, bytes: n, body: onChunk ? null : Buffer.concat(chunks).toString() }));
       res.on("error", reject);
     });
@@ -341,11 +356,16 @@ function post(port, headers, body, onChunk) {
   return { done, req };
 }
 
-async function cmdHttp(out, limitS, params, serverCmd) {
-  const rec = { kind: "sg", limit_s: Number(limitS) };
+/** peer "sg": supergateway --stateful; "mp": mcp-proxy --server stream (stateful, its default). */
+async function cmdHttp(out, limitS, params, serverCmd, peer = "sg") {
+  const rec = { kind: peer, limit_s: Number(limitS) };
   const port = await freePort();
-  const sg = start(NODE, ["--import", pathToFileURL(BIND_LOOPBACK).href, SUPERGATEWAY, "--stdio", serverCmd.map(shellQuote).join(" "),
-    "--outputTransport", "streamableHttp", "--stateful", "--port", String(port), "--logLevel", "none"], { stdio: ["ignore", "ignore", "pipe"] });
+  const peerName = peer === "mp" ? "mcp-proxy" : "supergateway";
+  const args = peer === "mp"
+    ? [MCP_PROXY, "--host", "127.0.0.1", "--port", String(port), "--server", "stream", "--", ...serverCmd]
+    : ["--import", pathToFileURL(BIND_LOOPBACK).href, SUPERGATEWAY, "--stdio", serverCmd.map(shellQuote).join(" "),
+      "--outputTransport", "streamableHttp", "--stateful", "--port", String(port), "--logLevel", "none"];
+  const sg = start(NODE, args, { stdio: ["ignore", "ignore", "pipe"] });
   let sgErr = "";
   sg.stderr.on("data", (d) => { sgErr = (sgErr + d).slice(-2000); });
   try {
@@ -358,31 +378,62 @@ async function cmdHttp(out, limitS, params, serverCmd) {
     const ni = await post(port, h, JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })).done;
     if (ni.status >= 300) throw new Error(`notifications/initialized: HTTP ${ni.status}`);
     // SSE: lines; a "data:" line holding response 2 followed by the blank line ends the event.
-    let got = false, tEnd = null;
+    // A JSON body (Content-Type application/json) is the response itself, ended by the body's end.
+    let got = false, tEnd = null, json = null, rpcErr = null;
     let finishFn = null;
+    const errorOf = (l) => {  // the JSON-RPC error message of response 2, or null
+      if (l.buf) { try { const m = JSON.parse(l.buf.toString()); return m.error ? String(m.error.message ?? JSON.stringify(m.error)) : null; } catch { return null; } }
+      return /^\{[^"]*("[a-z]+"\s*:\s*("[^"]*"|\d+)\s*,\s*)*"error"\s*:/.test(l.head.toString("latin1")) ? "(error response)" : null;
+    };
     const lines = new Lines((line) => {
       const l = line.len && line.tail[line.tail.length - 1] === 13 ? { ...line, len: line.len - 1 } : line;
+      if (json) { if (isResponse(l, 2)) { got = true; rpcErr = errorOf(l); } return; }
       if (l.len === 0) { if (got && !tEnd) { tEnd = nowNs(); finishFn && finishFn({ byEvent: true }); } return; }
       if (l.head.toString("latin1").startsWith("data:")) {
         const fake = { ...l, head: l.head.subarray(5), buf: l.buf ? l.buf.subarray(5) : null };
-        if (isResponse(fake, 2)) got = true;
+        if (isResponse(fake, 2)) { got = true; rpcErr = errorOf(fake); }
       }
     }, 1 << 20);
     const t0 = nowNs();
     const call = post(port, h, JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: JSON.parse(params) }),
-      (c, finish) => { finishFn = finish; lines.push(c); });
+      (c, finish, res) => {
+        finishFn = finish; rec.bytes = (rec.bytes ?? 0) + c.length; // bytes so far, for a timeout or an error
+        if (json === null) { json = /^application\/json/i.test(res.headers["content-type"] || ""); rec.content_type = res.headers["content-type"]; rec.status = res.statusCode; }
+        lines.push(c);
+      });
+    call.done.then(() => { if (json) lines.push(Buffer.from("\n")); }, () => {});
     const timer = sleep(rec.limit_s * 1000).then(() => "timeout");
-    const r = await Promise.race([call.done, timer]);
+    // Stalled: for STALL_S under 1 KiB reached the client (SSE keep-alive comments only) and the
+    // peer's tree used < 0.5 s of CPU: a peer that dropped the response without answering.
+    // Ends the wait before the cut-off.
+    const STALL_S = 30, samples = [];
+    let stallTimer;
+    const stall = new Promise((resolve) => {
+      stallTimer = setInterval(() => {
+        const now = nowNs(), c = cpuTicks(tree(sg.pid)), by = rec.bytes ?? 0;
+        samples.push({ now, c, by });
+        while (samples.length > 1 && secsSince(samples[1].now, now) >= STALL_S) samples.shift();
+        const old = samples[0];
+        if (secsSince(old.now, now) >= STALL_S && c - old.c < 50 && by - old.by < 1024) { rec.stalled_at_s = secsSince(t0, old.now); resolve("stalled"); }
+      }, 1000);
+    });
+    const r = await Promise.race([call.done, timer, stall]);
+    clearInterval(stallTimer);
     const t1 = tEnd ?? nowNs();
     rec.hwm_kb = hwmKb(sg.pid);
     rec.child_hwm_kb = Math.max(0, ...tree(sg.pid).slice(1).map((p) => hwmKb(p) || 0));
     if (r === "timeout") { rec.timeout = true; try { call.req.destroy(); } catch {} }
+    else if (r === "stalled") {
+      rec.stalled = true; rec.secs = secsSince(t0, t1); try { call.req.destroy(); } catch {}
+      rec.err = `no response: after ${rec.stalled_at_s.toFixed(1)} s nothing more came (HTTP ${rec.status ?? "-"}, ${rec.bytes ?? 0} bytes) and ${peerName} then sat idle for ${STALL_S} s`;
+    }
     else {
       rec.secs = secsSince(t0, t1); rec.bytes = r.bytes; rec.status = r.status; rec.got = got;
-      if (!got) rec.err = `HTTP ${r.status}, ${r.bytes} bytes, no response 2 in the SSE stream`;
+      if (!got) rec.err = `HTTP ${r.status}, ${r.bytes} bytes, no response 2 in the ${json ? "JSON body" : "SSE stream"}` + (sgErr ? `; ${peerName}: ${sgErr.slice(-300)}` : "");
+      else if (rpcErr) rec.err = `JSON-RPC error response after ${rec.secs.toFixed(1)} s: ${rpcErr.slice(0, 200)}`;
     }
-  } catch (e) { rec.err = String(e.message || e) + (sgErr ? `; supergateway: ${sgErr.slice(-300)}` : ""); }
-  finally { await killTree(sg.pid, 3000); }
+  } catch (e) { rec.err = String(e.message || e) + (sgErr ? `; ${peerName}: ${sgErr.slice(-300)}` : ""); }
+  finally { if (rec.hwm_kb == null) rec.hwm_kb = hwmKb(sg.pid); await killTree(sg.pid, 3000); }
   record(out, rec);
 }
 
@@ -425,6 +476,18 @@ function report(file) {
     notes.push(`2: supergateway ${sg.timeout ? `stopped after ${sg.limit_s} s` : `${(sg.bytes ?? 0).toLocaleString("en-US")} bytes of SSE, HTTP ${sg.status}`}; its server child's peak RSS ${kb(sg.child_hwm_kb ?? null)}`);
   } else row(`same call via supergateway --stateful (c)`, "-", "not run", "-", "-", "-");
 
+  // 2. mcp-proxy
+  const mp = pick("mp")[0];
+  if (mp) {
+    const d = mp.timeout || mp.err ? null : mp.secs ?? null;
+    const dTxt = mp.timeout ? `> ${mp.limit_s} s` : mp.stalled ? "no response" : mp.err ? "error" : f(d, 1, " s");
+    const r3 = mp.timeout && b ? `> ${(mp.limit_s / b).toFixed(0)}` : d && b ? (d / b).toFixed(1) : "-";
+    row(`same call via mcp-proxy (d) vs (b): (d)/(b)`, f(b, 3, " s"), dTxt, r3, "-", "-");
+    row(`proxy peak RSS (VmHWM): spill (b) vs mcp-proxy (d)`, kb(hwm), kb(mp.hwm_kb ?? null), mp.hwm_kb && hwm ? (mp.hwm_kb / hwm).toFixed(1) : "-", "-", "-");
+    notes.push(`2: mcp-proxy ${mp.timeout ? `stopped after ${mp.limit_s} s` : mp.stalled ? `gave up after ${f(mp.secs, 1, " s")} (stalled)` : mp.err ? "failed" : "done"}, HTTP ${mp.status ?? "-"}; ${(mp.bytes ?? 0).toLocaleString("en-US")} bytes received (${mp.content_type ?? "no body"}); its server child's peak RSS ${kb(mp.child_hwm_kb ?? null)}` +
+      (mp.stalled ? "; mcp-proxy 6.7.19 drops a stdio line over 20 MiB (JSONFilterTransform; not configurable; --debug shows the error) and never answers the call (a 10-20 MiB line gets error -32603 \"Connection closed\": the SDK's 10 MiB stdio buffer)" : ""));
+  } else row(`same call via mcp-proxy (d)`, "-", "not run", "-", "-", "-");
+
   // 3. latency
   const ld = good(pick("lat", "direct"), "p99"), ls = good(pick("lat", "spill"), "p99");
   const d50 = min(ld.map((r) => r.p50)), s50 = min(ls.map((r) => r.p50));
@@ -464,6 +527,7 @@ const dd = args.indexOf("--");
 if (cmd === "stdio") await cmdStdio(args[0], args[1], args[2], args.slice(dd + 1));
 else if (cmd === "ping") await cmdPing(args[0], args[1], args[2], args.slice(dd + 1));
 else if (cmd === "http") await cmdHttp(args[0], args[1], args[2], args.slice(3));
+else if (cmd === "mcpproxy") await cmdHttp(args[0], args[1], args[2], args.slice(3), "mp");
 else if (cmd === "report") report(args[0]);
 else { console.error(`bench.mjs: unknown command ${cmd}`); process.exit(2); }
 process.exit(0);
@@ -474,7 +538,7 @@ results="$work/results.jsonl"
 : > "$results"
 helper() {  # a helper that died records its measurement as failed
   local kind side=${3:-}
-  case $1 in stdio) kind=fs ;; http) kind=sg side= ;; *) kind=$1 ;; esac
+  case $1 in stdio) kind=fs ;; http) kind=sg side= ;; mcpproxy) kind=mp side= ;; *) kind=$1 ;; esac
   run node "$work/bench.mjs" "$@" || echo "{\"kind\":\"$kind\",\"side\":\"$side\",\"err\":\"helper exited $?\"}" >> "$results"
 }
 
@@ -529,6 +593,8 @@ rm -rf "$work/store-ping"
 # ---------------------------------------------------------------- 2. supergateway (longest, last)
 echo "# 2. the same read_text_file through supergateway --stateful (up to $sg_limit s)" >&2
 helper http "$results" "$sg_limit" "$params" "${fs_server[@]}"
+echo "# 2d. the same read_text_file through mcp-proxy --server stream (up to $mp_limit s)" >&2
+helper mcpproxy "$results" "$mp_limit" "$params" "${fs_server[@]}"
 
 node "$work/bench.mjs" report "$results"
 echo "# total $(awk -v s="$t_start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.0f", e - s }') s"

@@ -1,16 +1,20 @@
 /* bpe.c - vocabulary loading and exact byte-pair-encoding token counts of one piece.
  *
- * The rank table is an open-addressing hash over one byte blob. Each token is a record
- * in the blob (u32 rank, u16 length, the bytes); a slot holds the upper 32 bits of the
- * token's XXH3 hash as a tag and the record's offset, so a probe touches the record
- * only when the tags agree. Single bytes and byte pairs, the lookups the merge loops
- * make most, also get direct arrays.
+ * The rank table is open addressing with linear probing, at most 80% full, over
+ * 16-byte slots that hold a token's first 8 bytes, length, rank and a hash tag: a
+ * token of up to 8 bytes (most lookups) is found in one cache line; a longer one also
+ * compares the rest with its record in a byte blob (u32 rank, u16 length, the bytes).
+ * The hash is a multiply of the first and last 8 bytes and the length (XXH3 past 16
+ * bytes). Single bytes and byte pairs, the lookups the merge loops make most, get
+ * direct arrays. The table (4 MiB for o200k) does not fit the L2 cache, so two small
+ * structures sit in front of it: a Bloom filter that turns away most strings that are
+ * not tokens, and a per-thread cache of recent lookups (see "lookup cache" below).
  *
  * Counting mirrors tiktoken's byte_pair_encode: a piece that is a token is one token;
  * otherwise parts start as single bytes and the adjacent pair whose concatenation has
  * the lowest rank is merged, the leftmost on ties, until no pair is a token. Short
- * pieces rescan an array (what tiktoken does below 100 bytes: cache-friendly, and n is
- * small); long ones take candidates in (rank, start) order from a radix-sorted list of
+ * pieces rescan an array (what tiktoken does below 100 bytes: cache-friendly, n is
+ * small, and the scan is SSE2); long ones take candidates in (rank, start) order from a radix-sorted list of
  * the initial pairs and a binary heap of the pairs merges form, skipping stale entries,
  * so a long piece costs O(n log n), not O(n^2). Both orders are the same, so the split
  * between the two paths does not change any result. */
@@ -18,6 +22,7 @@
 #include "bpe.h"
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -28,6 +33,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -44,13 +52,26 @@
 #define SMALL_PIECE 100         /* below this, the array rescan (tiktoken's threshold) */
 #define MAX_PIECE (UINT32_MAX - 1) /* positions are u32 in the merge state */
 
+/* A slot of the table, 16 bytes: four to a cache line, and a probe for a token of up to
+ * 8 bytes (most lookups) reads nothing else. len 0 is an empty slot. */
+struct slot {
+    uint64_t head; /* the first min(len, 8) bytes, little-endian, zero-padded */
+    uint32_t rank;
+    uint16_t len;
+    uint16_t tag;  /* top 16 bits of the hash: spares most blob reads for longer keys */
+};
+
 struct spill__ranks {
-    uint64_t *slots; /* tag << 32 | record offset; 0 is empty (offset 0 is never used) */
+    struct slot *slots;
+    uint32_t *tail; /* per slot, for len > 8: the blob offset of the token's bytes */
     size_t mask;
     uint8_t *blob; /* the records */
     size_t ntokens;
     size_t max_len; /* longest token: a longer string needs no probe */
     uint32_t max_rank;
+    uint64_t id; /* tells the per-thread lookup caches one table from another */
+    uint64_t *filter; /* blocked Bloom filter of the tokens of 3 bytes or more */
+    size_t fmask;     /* words of filter - 1 */
     uint32_t byte_rank[256];
     uint32_t pair_rank[65536]; /* two-byte strings, b0 << 8 | b1 */
 };
@@ -70,25 +91,94 @@ static size_t rec_len(const uint8_t *rec)
     return v;
 }
 
-/* The slot that holds p[0..n) (whose hash is h), or the empty slot where it would go. */
-static size_t find_slot(const spill__ranks *r, const uint8_t *p, size_t n, uint64_t h)
+static inline uint64_t load64(const uint8_t *p)
 {
-    const uint64_t tag = h >> 32;
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+static inline uint32_t load32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* p[0..n), n <= 8, as a little-endian integer, zero-padded; reads only those bytes. */
+static inline uint64_t load_short(const uint8_t *p, size_t n)
+{
+    if (n >= 4) /* two overlapping 4-byte loads; the overlap ORs equal bytes */
+        return load32(p) | (uint64_t)load32(p + n - 4) << (8 * (n - 4));
+    if (n == 0)
+        return 0;
+    return p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) | (uint64_t)p[n - 1] << (8 * (n - 1));
+}
+
+static inline uint64_t head_of(const uint8_t *p, size_t n)
+{
+    return n >= 8 ? load64(p) : load_short(p, n);
+}
+
+static inline uint64_t mum(uint64_t a, uint64_t b)
+{
+    const __uint128_t m = (__uint128_t)a * b;
+    return (uint64_t)m ^ (uint64_t)(m >> 64);
+}
+
+/* The key hash: a 64x64->128 multiply of the first and the last 8 bytes (overlapping
+ * for 9..16) with the length folded in, as wyhash does for short inputs; XXH3 beyond
+ * 16 bytes, which few lookups are. */
+static inline uint64_t key_hash(const uint8_t *p, size_t n)
+{
+    enum { S0 = 0, S1 = 1 };
+    static const uint64_t k[2] = {0xa0761d6478bd642full, 0xe7037ed1a0b428dbull};
+    if (n <= 8)
+        return mum(load_short(p, n) ^ k[S0], (uint64_t)n ^ k[S1]);
+    if (n <= 16)
+        return mum(load64(p) ^ k[S0], load64(p + n - 8) ^ k[S1] ^ (uint64_t)n);
+    return XXH3_64bits(p, n);
+}
+
+/* The filter: two bits of one word per token, both from the key hash, so a probe costs
+ * one access to an array that stays in L2 (about 10 bits per token) and tells most
+ * strings that are not tokens (4% false positives) without touching the table. */
+static inline uint64_t filter_bits(uint64_t h)
+{
+    return (uint64_t)1 << (h & 63) | (uint64_t)1 << ((h >> 6) & 63);
+}
+static inline int filter_may(const spill__ranks *r, uint64_t h)
+{
+    const uint64_t b = filter_bits(h);
+    return (r->filter[(h >> 12) & r->fmask] & b) == b;
+}
+
+/* The slot that holds p[0..n) (whose hash is h, n <= max_len), or the empty slot
+ * where it would go. */
+static inline size_t find_slot(const spill__ranks *r, const uint8_t *p, size_t n, uint64_t h)
+{
+    const uint64_t head = head_of(p, n);
+    const uint16_t tag = (uint16_t)(h >> 48);
     size_t i = (size_t)h & r->mask;
     for (;;) {
-        const uint64_t s = r->slots[i];
-        if (s == 0)
+        const struct slot *s = &r->slots[i];
+        if (s->len == n && s->head == head &&
+            (n <= 8 || (s->tag == tag && memcmp(r->blob + r->tail[i] + 8, p + 8, n - 8) == 0)))
             return i;
-        if (s >> 32 == tag) {
-            const uint8_t *rec = r->blob + (uint32_t)s;
-            if (rec_len(rec) == n && memcmp(rec + REC_HDR, p, n) == 0)
-                return i;
-        }
+        if (s->len == 0)
+            return i;
         i = (i + 1) & r->mask;
     }
 }
 
-static uint32_t rank_of(const spill__ranks *r, const uint8_t *p, size_t n)
+static inline uint32_t lookup_h(const spill__ranks *r, const uint8_t *p, size_t n, uint64_t h)
+{
+    if (!filter_may(r, h))
+        return NONE;
+    const struct slot *s = &r->slots[find_slot(r, p, n, h)];
+    return s->len ? s->rank : NONE;
+}
+
+static inline uint32_t rank_of(const spill__ranks *r, const uint8_t *p, size_t n)
 {
     if (n == 2)
         return r->pair_rank[p[0] << 8 | p[1]];
@@ -96,8 +186,76 @@ static uint32_t rank_of(const spill__ranks *r, const uint8_t *p, size_t n)
         return r->byte_rank[p[0]];
     if (n > r->max_len)
         return NONE;
-    const uint64_t s = r->slots[find_slot(r, p, n, XXH3_64bits(p, n))];
-    return s ? rec_rank(r->blob + (uint32_t)s) : NONE;
+    return lookup_h(r, p, n, key_hash(p, n));
+}
+
+/* ---- the per-thread lookup cache ----
+ * The table (4 MiB for o200k) does not fit the L2 cache, so nearly every probe is a
+ * miss to L3 or memory, and those misses were most of the counting time. Text repeats
+ * its words, and the merges of a script (CJK above all) look up the same few thousand
+ * strings again and again, so a small direct-mapped cache in front of the table, with
+ * the key inline, answers most lookups from L2. It is direct-mapped, not an LRU: a miss
+ * costs one overwrite, so unique pieces (base64) cost little. It also keeps the count
+ * of a whole piece that is not a token, which spares repeated merges. */
+#define CACHE_BITS 13
+#define CACHE_MAX 24 /* longest key cached */
+struct centry {
+    uint64_t k[3]; /* the key, zero-padded */
+    uint32_t rank; /* NONE: not a token */
+    uint16_t len;  /* 0: empty */
+    uint16_t count; /* BPE count of the key as a whole piece, 0: not known yet */
+};
+
+/* p[0..n), 3 <= n <= CACHE_MAX, as three zero-padded words. */
+static inline void pack_key(const uint8_t *p, size_t n, uint64_t k[3])
+{
+    if (n <= 8) {
+        k[0] = load_short(p, n), k[1] = 0, k[2] = 0;
+    } else if (n <= 16) {
+        k[0] = load64(p), k[1] = load_short(p + 8, n - 8), k[2] = 0;
+    } else {
+        k[0] = load64(p), k[1] = load64(p + 8), k[2] = load_short(p + 16, n - 16);
+    }
+}
+
+static inline struct centry *centry_of(struct centry *c, uint64_t h)
+{
+    return &c[(h >> 40) & ((1u << CACHE_BITS) - 1)];
+}
+
+static inline int centry_is(const struct centry *e, const uint64_t k[3], size_t n)
+{
+    return e->len == n && ((e->k[0] ^ k[0]) | (e->k[1] ^ k[1]) | (e->k[2] ^ k[2])) == 0;
+}
+
+static inline void centry_set(struct centry *e, const uint64_t k[3], size_t n, uint32_t rank, uint64_t count)
+{
+    e->k[0] = k[0], e->k[1] = k[1], e->k[2] = k[2];
+    e->rank = rank;
+    e->len = (uint16_t)n;
+    e->count = (uint16_t)count;
+}
+
+/* rank_of through the cache c (NULL: none). */
+static inline uint32_t rank_c(const spill__ranks *r, struct centry *c, const uint8_t *p, size_t n)
+{
+    if (n == 2)
+        return r->pair_rank[p[0] << 8 | p[1]];
+    if (n == 1)
+        return r->byte_rank[p[0]];
+    if (n > r->max_len)
+        return NONE;
+    const uint64_t h = key_hash(p, n);
+    if (!c || n > CACHE_MAX)
+        return lookup_h(r, p, n, h);
+    uint64_t k[3];
+    pack_key(p, n, k);
+    struct centry *e = centry_of(c, h);
+    if (centry_is(e, k, n))
+        return e->rank;
+    const uint32_t rank = lookup_h(r, p, n, h);
+    centry_set(e, k, n, rank, rank != NONE);
+    return rank;
 }
 
 size_t spill__ranks_size(const spill__ranks *r) { return r->ntokens; }
@@ -115,6 +273,8 @@ void spill__ranks_free(spill__ranks *r)
     if (!r)
         return;
     free(r->slots);
+    free(r->tail);
+    free(r->filter);
     free(r->blob);
     free(r);
 }
@@ -213,7 +373,7 @@ static size_t insert_all(spill__ranks *r, size_t used)
     for (size_t i = 0; i < r->ntokens; i++) {
         for (; queued < r->ntokens && queued < i + AHEAD; queued++) {
             const uint8_t *rec = r->blob + next;
-            const uint64_t h = XXH3_64bits(rec + REC_HDR, rec_len(rec));
+            const uint64_t h = key_hash(rec + REC_HDR, rec_len(rec));
             __builtin_prefetch(&r->slots[(size_t)h & r->mask], 1);
             hash[queued % AHEAD] = h;
             off[queued % AHEAD] = next;
@@ -221,10 +381,17 @@ static size_t insert_all(spill__ranks *r, size_t used)
         }
         const uint64_t h = hash[i % AHEAD];
         const uint8_t *rec = r->blob + off[i % AHEAD];
-        const size_t slot = find_slot(r, rec + REC_HDR, rec_len(rec), h);
-        if (r->slots[slot])
+        const size_t len = rec_len(rec);
+        const size_t slot = find_slot(r, rec + REC_HDR, len, h);
+        struct slot *s = &r->slots[slot];
+        if (s->len)
             return i + 1;
-        r->slots[slot] = h >> 32 << 32 | off[i % AHEAD];
+        s->head = head_of(rec + REC_HDR, len);
+        s->rank = rec_rank(rec);
+        s->len = (uint16_t)len;
+        s->tag = (uint16_t)(h >> 48);
+        r->tail[slot] = (uint32_t)(off[i % AHEAD] + REC_HDR);
+        r->filter[(h >> 12) & r->fmask] |= filter_bits(h);
     }
     assert(next == used);
     (void)used;
@@ -249,19 +416,29 @@ int spill__ranks_load(const char *path, spill__ranks **out, char *err, size_t er
     for (const uint8_t *p = file; (p = memchr(p, '\n', (size_t)(file + size - p))); p++)
         lines++;
     lines += size && file[size - 1] != '\n';
-    /* Half-full at most: linear probing stays short. */
+    /* At most 80% full: the filter turns away most strings that are not tokens before
+     * they probe, and a hit's probe (2.5 slots on average at 76%) stays within one or
+     * two cache lines; a half-full table measured no faster and doubles the memory. */
     size_t nslots = 1024;
-    while (nslots < 2 * lines)
+    while (nslots < lines + lines / 4)
         nslots *= 2;
     r->mask = nslots - 1;
     r->slots = calloc(nslots, sizeof *r->slots);
+    r->tail = malloc(nslots * sizeof *r->tail);
+    size_t fwords = 64; /* 8 to 16 bits per token */
+    while (fwords * 64 < 8 * lines)
+        fwords *= 2;
+    r->fmask = fwords - 1;
+    r->filter = calloc(fwords, sizeof *r->filter);
     /* A record takes at most REC_HDR + 3/4 of its line, and offset 0 stays unused. */
     const size_t blob_cap = 8 + size + REC_HDR * lines;
     r->blob = malloc(blob_cap);
-    if (!r->slots || !r->blob) {
+    if (!r->slots || !r->tail || !r->filter || !r->blob) {
         rc = fail(err, errlen, SPILL_E_NOMEM, "%s: out of memory", path);
         goto out;
     }
+    static _Atomic uint64_t next_id;
+    r->id = ++next_id;
     memset(r->byte_rank, 0xff, sizeof r->byte_rank);
     memset(r->pair_rank, 0xff, sizeof r->pair_rank);
 
@@ -351,40 +528,97 @@ out:
 void spill__bpe_scratch_free(spill__bpe_scratch *s)
 {
     free(s->mem);
+    free(s->cache);
     s->mem = NULL;
     s->cap = 0;
+    s->cache = NULL;
+    s->cache_of = 0;
 }
 
-/* tiktoken's vector variant: part i starts at start[i] (start[m] == n is a sentinel)
- * and pair[i] is the rank of parts i and i+1 together. */
-static uint64_t count_small(const spill__ranks *r, const uint8_t *p, size_t n)
+/* Index of the first least element of a[0..len), len a positive multiple of 4; its
+ * value in *min. The merge loop of short pieces spends most of its time here. */
+static inline size_t first_min(const int32_t *a, size_t len, int32_t *min)
 {
-    uint32_t start[SMALL_PIECE + 1], pair[SMALL_PIECE + 1];
-    assert(n >= 2 && n <= SMALL_PIECE);
-    for (size_t i = 0; i + 1 < n; i++) {
-        start[i] = (uint32_t)i;
-        pair[i] = r->pair_rank[p[i] << 8 | p[i + 1]];
+#ifdef __SSE2__
+    __m128i mn = _mm_loadu_si128((const __m128i *)(const void *)a), m2 = mn;
+    size_t k = 4;
+    for (; k + 4 < len; k += 8) { /* two chains: the blend's latency, not its work, bounds the loop */
+        const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(a + k));
+        const __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(a + k + 4));
+        const __m128i gx = _mm_cmpgt_epi32(mn, x), gy = _mm_cmpgt_epi32(m2, y);
+        mn = _mm_or_si128(_mm_and_si128(gx, x), _mm_andnot_si128(gx, mn));
+        m2 = _mm_or_si128(_mm_and_si128(gy, y), _mm_andnot_si128(gy, m2));
     }
-    start[n - 1] = (uint32_t)(n - 1);
-    pair[n - 1] = NONE;
-    start[n] = (uint32_t)n;
+    if (k < len) {
+        const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(a + k));
+        const __m128i gx = _mm_cmpgt_epi32(m2, x);
+        m2 = _mm_or_si128(_mm_and_si128(gx, x), _mm_andnot_si128(gx, m2));
+    }
+    const __m128i g = _mm_cmpgt_epi32(mn, m2);
+    mn = _mm_or_si128(_mm_and_si128(g, m2), _mm_andnot_si128(g, mn));
+    for (int sh = 0; sh < 2; sh++) {
+        const __m128i x = sh ? _mm_shuffle_epi32(mn, 0xB1) : _mm_shuffle_epi32(mn, 0x4E);
+        const __m128i gt = _mm_cmpgt_epi32(mn, x);
+        mn = _mm_or_si128(_mm_and_si128(gt, x), _mm_andnot_si128(gt, mn));
+    }
+    *min = _mm_cvtsi128_si32(mn);
+    for (size_t k = 0;; k += 4) {
+        const __m128i eq = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(const void *)(a + k)), mn);
+        const int bits = _mm_movemask_ps(_mm_castsi128_ps(eq));
+        if (bits)
+            return k + (size_t)__builtin_ctz((unsigned)bits);
+    }
+#else
+    int32_t best = a[0];
+    size_t at = 0;
+    for (size_t k = 1; k < len; k++)
+        if (a[k] < best)
+            best = a[k], at = k;
+    *min = best;
+    return at;
+#endif
+}
+
+/* Ranks in count_small's array are biased, rank ^ BIAS as int32: signed order is then
+ * rank order and NONE is INT32_MAX, which SSE2's signed compares can take. */
+#define BIAS 0x80000000u
+#define NONE_B INT32_MAX
+
+/* tiktoken's vector variant, without its shifting: pair[i] is the (biased) rank of
+ * the part that starts at byte i together with the next part, NONE_B when that is not
+ * a token or no part starts at i; next[i] is where the part after i starts. Dead
+ * starts stay in the array as NONE_B, so a merge writes three entries instead of
+ * moving two arrays, and the scan, in steps of 4, sees the padding as NONE_B too. */
+static uint64_t count_small(const spill__ranks *r, struct centry *c, const uint8_t *p, size_t n)
+{
+    uint8_t next[SMALL_PIECE + 1], prev[SMALL_PIECE + 1];
+    int32_t pair[SMALL_PIECE + 4];
+    assert(n >= 2 && n <= SMALL_PIECE && SMALL_PIECE < 255);
+    for (size_t i = 0; i + 1 < n; i++)
+        pair[i] = (int32_t)(r->pair_rank[p[i] << 8 | p[i + 1]] ^ BIAS);
+    for (size_t i = 0; i <= n; i++) {
+        next[i] = (uint8_t)(i + 1);
+        prev[i] = (uint8_t)(i - 1); /* unused for i == 0 */
+    }
+    for (size_t i = n - 1; i < n + 3; i++)
+        pair[i] = NONE_B;
+    const size_t len = (n + 2) & ~(size_t)3; /* n - 1 pairs, rounded up */
     size_t m = n; /* parts */
     for (;;) {
-        uint32_t best = NONE;
-        size_t i = 0;
-        for (size_t k = 0; k + 1 < m; k++)
-            if (pair[k] < best) {
-                best = pair[k];
-                i = k;
-            }
-        if (best == NONE)
+        int32_t best;
+        const size_t i = first_min(pair, len, &best);
+        if (best == NONE_B)
             break;
-        /* Part i absorbs part i+1; then re-rank the pairs that now touch it. */
-        pair[i] = i + 2 < m ? rank_of(r, p + start[i], start[i + 3] - start[i]) : NONE;
-        if (i > 0)
-            pair[i - 1] = rank_of(r, p + start[i - 1], start[i + 2] - start[i - 1]);
-        memmove(start + i + 1, start + i + 2, (m - i - 1) * sizeof *start);
-        memmove(pair + i + 1, pair + i + 2, (m - i - 2) * sizeof *pair);
+        /* Part i absorbs part j; then re-rank the pairs that now touch it. */
+        const size_t j = next[i], k = next[j];
+        pair[j] = NONE_B;
+        next[i] = (uint8_t)k;
+        prev[k] = (uint8_t)i;
+        pair[i] = k < n ? (int32_t)(rank_c(r, c, p + i, next[k] - i) ^ BIAS) : NONE_B;
+        if (i > 0) {
+            const size_t h = prev[i];
+            pair[h] = (int32_t)(rank_c(r, c, p + h, k - h) ^ BIAS);
+        }
         m--;
     }
     return m;
@@ -487,7 +721,7 @@ struct pos {
  * removing one, so at most 2n/3 are live: a heap of 3n/4 entries that is full is
  * compacted by dropping its stale entries (which leaves the order of the live ones
  * unchanged), and that frees at least n/12 of it. */
-static uint64_t count_large(const spill__ranks *r, uint8_t *mem, const uint8_t *p, size_t n)
+static uint64_t count_large(const spill__ranks *r, struct centry *c, uint8_t *mem, const uint8_t *p, size_t n)
 {
     const size_t hcap = n / 4 * 3 + 8;
     uint64_t *heap = (uint64_t *)(void *)mem; /* first, for alignment */
@@ -544,14 +778,14 @@ static uint64_t count_large(const spill__ranks *r, uint8_t *mem, const uint8_t *
         }
         if (right_end < n) {
             st[right_end].prev = s;
-            const uint32_t k = rank_of(r, p + s, st[right_end].end - s);
+            const uint32_t k = rank_c(r, c, p + s, st[right_end].end - s);
             st[s].pair = k;
             if (k != NONE)
                 heap_push(heap, &hlen, (uint64_t)k << 32 | s);
         }
         if (s > 0) {
             const uint32_t ps = st[s].prev;
-            const uint32_t k = rank_of(r, p + ps, right_end - ps);
+            const uint32_t k = rank_c(r, c, p + ps, right_end - ps);
             st[ps].pair = k;
             if (k != NONE)
                 heap_push(heap, &hlen, (uint64_t)k << 32 | ps);
@@ -560,15 +794,54 @@ static uint64_t count_large(const spill__ranks *r, uint8_t *mem, const uint8_t *
     return parts;
 }
 
+/* The cache of s for table r: NULL when there is no s or no memory for one. */
+static struct centry *cache_for(const spill__ranks *r, spill__bpe_scratch *s)
+{
+    if (!s)
+        return NULL;
+    if (!s->cache) {
+        s->cache = calloc((size_t)1 << CACHE_BITS, sizeof(struct centry));
+        if (!s->cache)
+            return NULL;
+        s->cache_of = r->id;
+    } else if (s->cache_of != r->id) {
+        memset(s->cache, 0, ((size_t)1 << CACHE_BITS) * sizeof(struct centry));
+        s->cache_of = r->id;
+    }
+    return s->cache;
+}
+
 uint64_t spill__bpe_count(const spill__ranks *r, spill__bpe_scratch *s, const uint8_t *piece, size_t n)
 {
     assert(n >= 1);
     if (n <= 1)
         return n;
-    if (n <= r->max_len && rank_of(r, piece, n) != NONE)
+    if (n == 2)
+        return r->pair_rank[piece[0] << 8 | piece[1]] != NONE ? 1 : 2;
+    struct centry *c = cache_for(r, s);
+    if (c && n <= CACHE_MAX) {
+        const uint64_t h = key_hash(piece, n);
+        uint64_t k[3];
+        pack_key(piece, n, k);
+        struct centry *e = centry_of(c, h);
+        if (centry_is(e, k, n)) {
+            if (e->count)
+                return e->count;
+        } else {
+            const uint32_t rank = n <= r->max_len ? lookup_h(r, piece, n, h) : NONE;
+            centry_set(e, k, n, rank, rank != NONE);
+            if (rank != NONE)
+                return 1;
+        }
+        /* Not a token: merge, then note the count (the merge may have reused e). */
+        const uint64_t cnt = count_small(r, c, piece, n);
+        centry_set(e, k, n, NONE, cnt);
+        return cnt;
+    }
+    if (n <= r->max_len && rank_c(r, c, piece, n) != NONE)
         return 1;
     if (n <= SMALL_PIECE)
-        return count_small(r, piece, n);
+        return count_small(r, c, piece, n);
     if (n > MAX_PIECE)
         return 0;
     const size_t need = n * LARGE_BYTES_PER + 128;
@@ -580,7 +853,7 @@ uint64_t spill__bpe_count(const spill__ranks *r, spill__bpe_scratch *s, const ui
         s->mem = m;
         s->cap = need;
     }
-    return count_large(r, s->mem, piece, n);
+    return count_large(r, c, s->mem, piece, n);
 }
 
 /* ---- finding the vocabulary files ---- */

@@ -25,11 +25,16 @@ size_t spill__ranks_size(const spill__ranks *r); /* number of tokens */
 /* Rank of the exact byte string, or -1 when it is not a token. */
 int64_t spill__ranks_get(const spill__ranks *r, const void *p, size_t n);
 
-/* Per-thread working memory for counting (grows to the longest piece seen, up to the
- * caller's piece cap; freed by spill__bpe_scratch_free). Zero-initialise before use. */
+/* Per-thread working memory for counting: buffers that grow to the longest piece seen
+ * (up to the caller's piece cap) and a 256 KiB cache of rank lookups, which makes
+ * repeated words and scripts cheaper (without memory for it, counting goes on
+ * uncached). Freed by spill__bpe_scratch_free. Zero-initialise before use; one
+ * scratch may serve several vocabularies (the cache notices the switch). */
 typedef struct spill__bpe_scratch {
     void *mem;
-    size_t cap; /* bytes of mem */
+    size_t cap;        /* bytes of mem */
+    void *cache;       /* a small direct-mapped cache of lookups (256 KiB), made on first use */
+    uint64_t cache_of; /* the table whose lookups it holds */
 } spill__bpe_scratch;
 void spill__bpe_scratch_free(spill__bpe_scratch *s);
 
