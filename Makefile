@@ -39,7 +39,7 @@ LIB_SRC += spill/exact.c spill/tokenizer.c
 CLI_SRC := spill/cli.c spill/cli_util.c spill/cli_read.c spill/cli_filter.c spill/cli_run.c \
            spill/sidecar.c spill/views.c spill/mcptools.c spill/mcpquery.c
 CLI_SRC += spill/cli_count.c
-CLI_SRC += spill/cli_bench.c spill/benchgen.c spill/benchrun.c spill/bench_e2e.c spill/benchplot.c
+CLI_SRC += spill/cli_bench.c spill/benchgen.c spill/benchrun.c spill/bench_e2e.c spill/benchplot.c spill/bench_report.c
 all: $(BUILD)/exact_count
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -73,9 +73,9 @@ $(BUILD)/payload: bench/payload.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -Wextra -O2 -o $@ $<
 
-$(BUILD)/demo_server: bench/demo_server.c
+$(BUILD)/demo_server: bench/demo_server.c spill/mcp_stub.h
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -Wall -Wextra -O2 -o $@ $<
+	$(CC) -std=c11 -Wall -Wextra -O2 -Ispill -o $@ $<
 
 $(BUILD)/latency: bench/latency.c
 	@mkdir -p $(dir $@)

@@ -1,43 +1,18 @@
 /* demo_server - a small MCP stdio server in C, bundled for `make demo` and the
  * benchmarks. Tools: echo {text} returns the text; logs {lines, seed?} returns a
  * generated log of that many lines (a large output on demand). Also answers ping,
- * initialize and tools/list. One request per line; JSON is handled just enough for
- * these shapes (ids are echoed byte for byte). */
+ * initialize and tools/list. One request per line, read as spill/mcp_stub.h reads them
+ * (ids are echoed byte for byte). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *find_value(const char *msg, const char *key)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(msg, pat);
-    if (!p)
-        return NULL;
-    p += strlen(pat);
-    while (*p == ' ')
-        p++;
-    return p;
-}
-
-/* The raw JSON token of "id" (a number or a string without escapes). */
-static int get_id(const char *msg, char *out, size_t n)
-{
-    const char *p = find_value(msg, "id");
-    if (!p)
-        return 0;
-    size_t k = *p == '"' ? (size_t)(strchr(p + 1, '"') - p + 1) : strcspn(p, ",}");
-    if (k >= n)
-        return 0;
-    memcpy(out, p, k);
-    out[k] = 0;
-    return 1;
-}
+#include "mcp_stub.h"
 
 static void reply(const char *id, const char *result)
 {
-    printf("{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":%s}\n", id, result);
+    printf(MCP_STUB_REPLY_PREFIX "%s,\"result\":%s}\n", id, result);
     fflush(stdout);
 }
 
@@ -45,7 +20,7 @@ static void logs(const char *id, long lines, unsigned seed)
 {
     static const char *lvl[] = {"INFO ", "INFO ", "DEBUG", "WARN ", "ERROR"};
     static const char *svc[] = {"api", "db", "auth", "cache", "worker"};
-    printf("{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"", id);
+    printf(MCP_STUB_REPLY_PREFIX "%s,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"", id);
     unsigned x = seed ? seed : 1;
     for (long i = 0; i < lines; i++) {
         x = x * 1103515245u + 12345u;
@@ -63,38 +38,35 @@ int main(void)
     ssize_t n;
     while ((n = getline(&line, &cap, stdin)) > 0) {
         char id[128];
-        const char *method = find_value(line, "method");
-        if (!method || !get_id(line, id, sizeof id))
-            continue; /* notifications need no answer */
-        if (!strncmp(method, "\"initialize\"", 12))
-            reply(id, "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{\"tools\":{}},"
-                      "\"serverInfo\":{\"name\":\"spill-demo-server\",\"version\":\"1.0\"}}");
-        else if (!strncmp(method, "\"ping\"", 6))
+        const mcp_stub_method m = mcp_stub_request(line, id, sizeof id);
+        if (m == MCP_STUB_INITIALIZE)
+            reply(id, MCP_STUB_INITIALIZE_RESULT("spill-demo-server", "1.0"));
+        else if (m == MCP_STUB_PING)
             reply(id, "{}");
-        else if (!strncmp(method, "\"tools/list\"", 12))
+        else if (m == MCP_STUB_TOOLS_LIST)
             reply(id, "{\"tools\":[{\"name\":\"echo\",\"description\":\"Returns the text.\",\"inputSchema\":"
                       "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}}}},"
                       "{\"name\":\"logs\",\"description\":\"Returns a service log of the given number of lines.\","
                       "\"inputSchema\":{\"type\":\"object\",\"properties\":{\"lines\":{\"type\":\"integer\"}}}}]}");
-        else if (!strncmp(method, "\"tools/call\"", 12)) {
-            const char *name = find_value(line, "name");
+        else if (m == MCP_STUB_TOOLS_CALL) {
+            const char *name = mcp_stub_value(line, "name");
             if (name && !strncmp(name, "\"logs\"", 6)) {
-                const char *l = find_value(line, "lines"), *sd = find_value(line, "seed");
+                const char *l = mcp_stub_value(line, "lines"), *sd = mcp_stub_value(line, "seed");
                 logs(id, l ? atol(l) : 100, sd ? (unsigned)atol(sd) : 1);
             } else {
-                const char *t = find_value(line, "text");
+                const char *t = mcp_stub_value(line, "text");
                 size_t k = 0;
                 if (t && *t == '"')
                     for (k = 1; t[k] && !(t[k] == '"' && t[k - 1] != '\\'); k++)
                         ;
-                printf("{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"content\":[{\"type\":\"text\",\"text\":%.*s}]}}\n",
+                printf(MCP_STUB_REPLY_PREFIX "%s,\"result\":{\"content\":[{\"type\":\"text\",\"text\":%.*s}]}}\n",
                        id, t ? (int)k + 1 : 2, t ? t : "\"\"");
                 fflush(stdout);
             }
-        } else {
-            printf("{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":-32601,\"message\":\"no such method\"}}\n", id);
+        } else if (m == MCP_STUB_OTHER) {
+            printf(MCP_STUB_REPLY_PREFIX "%s" MCP_STUB_NO_METHOD, id);
             fflush(stdout);
-        }
+        } /* MCP_STUB_NONE: notifications need no answer */
     }
     free(line);
     return 0;

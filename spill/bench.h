@@ -1,5 +1,6 @@
 /* bench.h - the parts of `spill bench` (the executable, not the library): payloads and
- * their generators, the measurements, the SVG plot. cli_bench.c drives them. */
+ * their generators, the measurements, the sweep and its report, the SVG plot.
+ * cli_bench.c drives them. */
 #ifndef SPILL_BENCH_H
 #define SPILL_BENCH_H
 
@@ -7,6 +8,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "mcp_stub.h"
 
 /* ---- payloads (benchgen.c) ---- */
 
@@ -32,7 +34,7 @@ int bench_gen_write(const char *kind, uint64_t size, uint64_t seed, int fd);
  * tools/call result around it to msg_path (streamed, bounded memory). -errno or 0. */
 int bench_payload_prepare(bench_payload *p, const char *msg_path);
 /* The start of a result line up to and including `"id":`. */
-#define BENCH_MSG_PREFIX "{\"jsonrpc\":\"2.0\",\"id\":"
+#define BENCH_MSG_PREFIX MCP_STUB_REPLY_PREFIX
 
 /* ---- measurements (benchrun.c, bench_e2e.c) ---- */
 
@@ -82,6 +84,64 @@ int bench_run_zstd(const bench_env *e, int level, int threads, bench_sample *out
 int bench_run_e2e(const bench_env *e, const bench_setting *s, bench_sample *out);
 /* Only the pings (no payload call), with spill run's defaults or directly. */
 int bench_run_latency(const bench_env *e, int through_spill, bench_sample *out);
+
+/* ---- the sweep (cli_bench.c) and its report (bench_report.c) ---- */
+
+enum { BENCH_MAXL = 16, BENCH_MAXPTS = 256, BENCH_MAXPL = 32 };
+
+/* A figure over the runs of a point: median and range of the runs that measured it
+ * (n of them; 0: none did). */
+typedef struct bench_stat { double med, min, max; int n; } bench_stat;
+
+typedef struct bench_point {
+    bench_setting s;
+    int nok;               /* runs that succeeded */
+    char err[256], counter[64];
+    double tokens;
+    bench_stat mb_s, tok_s, ratio, cpu_s, rss_mib, read_ms, p50, p99;
+} bench_point;
+
+/* A swept option's values (--level 1,3,6); counters as BENCH_C_*. */
+typedef struct bench_list { double v[BENCH_MAXL]; int n; } bench_list;
+
+/* One `spill bench`: what was asked, every point and the baselines, as measured. */
+typedef struct bench_sweep {
+    bench_env env;
+    bench_payload pl[BENCH_MAXPL];
+    bench_list levels, frames, threads, counters, thresholds;
+    int runs, runs_given, e2e, json, cross, progress;
+    int base_level, base_threads, base_counter;
+    uint64_t base_frame, base_threshold;
+    const char *plot;
+    bench_point pts[BENCH_MAXPTS];
+    int npts;
+    /* baselines */
+    bench_stat pipe_mb_s;
+    int zstd_missing;
+    char zstd_why[256];
+    struct { int level, threads; bench_stat mb_s; double ratio; } zstd[BENCH_MAXL * BENCH_MAXL];
+    int nzstd;
+    bench_stat direct_mb_s;
+    bench_sample lat_direct, lat_spill;
+    int lat_ok;
+    int done, total; /* progress */
+} bench_sweep;
+
+/* The recommendation: pick (NULL when no filter point was measured) and best point
+ * into b->pts, and the advice as sentences. */
+typedef struct bench_advice {
+    const bench_point *best, *pick;
+    char reason[768], counter[768], threshold[512];
+} bench_advice;
+
+void bench_recommend(const bench_sweep *b, bench_advice *a);
+/* The whole result on stdout: a table (with the recommendation), or one JSON document. */
+void bench_print_table(const bench_sweep *b, const bench_advice *a);
+void bench_print_json(const bench_sweep *b, const bench_advice *a);
+/* The SVG of the filter points at the most threads; 0, or 1 after saying why. */
+int bench_write_plot(const bench_sweep *b, const char *path);
+const char *bench_mode_name(bench_mode m);             /* "filter", "store", "e2e" */
+const char *bench_frame_str(uint64_t f, char buf[24]); /* 1M, 256K, or bytes */
 
 /* ---- the plot (benchplot.c) ---- */
 

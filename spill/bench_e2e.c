@@ -18,19 +18,6 @@
 
 /* ---- the server ---- */
 
-static const char *json_value(const char *msg, const char *key)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(msg, pat);
-    if (!p)
-        return NULL;
-    p += strlen(pat);
-    while (*p == ' ')
-        p++;
-    return p;
-}
-
 static int reply(const char *id, const char *result)
 {
     char buf[1024];
@@ -61,45 +48,35 @@ static int send_payload(const char *id, const char *msg_path)
     return rc;
 }
 
-/* Requests come from bench_run_e2e (through spill run or not), so their shape is known:
- * ids are numbers and method names have no escapes. */
+/* Requests come from bench_run_e2e, through spill run or not. */
 int cmd_bench_server(cli *c)
 {
     char *line = NULL;
     size_t cap = 0;
     int rc = 0;
     while (rc == 0 && getline(&line, &cap, stdin) > 0) {
-        const char *m = json_value(line, "method"), *idp = json_value(line, "id");
         char id[64];
-        if (!m || !idp)
-            continue; /* a notification or a response: nothing to answer */
-        size_t k = strspn(idp, "-0123456789");
-        if (k == 0 || k >= sizeof id)
-            continue;
-        memcpy(id, idp, k);
-        id[k] = 0;
-        if (!strncmp(m, "\"initialize\"", 12))
-            rc = reply(id, "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{\"tools\":{}},"
-                           "\"serverInfo\":{\"name\":\"spill-bench-server\",\"version\":\"1\"}}");
-        else if (!strncmp(m, "\"ping\"", 6))
+        const mcp_stub_method m = mcp_stub_request(line, id, sizeof id);
+        if (m == MCP_STUB_INITIALIZE)
+            rc = reply(id, MCP_STUB_INITIALIZE_RESULT("spill-bench-server", "1"));
+        else if (m == MCP_STUB_PING)
             rc = reply(id, "{}");
-        else if (!strncmp(m, "\"tools/list\"", 12))
+        else if (m == MCP_STUB_TOOLS_LIST)
             rc = reply(id, "{\"tools\":[{\"name\":\"payload\",\"description\":\"Returns payload number "
                            "index of the benchmark.\",\"inputSchema\":{\"type\":\"object\",\"properties\":"
                            "{\"index\":{\"type\":\"integer\"}}}}]}");
-        else if (!strncmp(m, "\"tools/call\"", 12)) {
-            const char *ix = json_value(line, "index");
+        else if (m == MCP_STUB_TOOLS_CALL) {
+            const char *ix = mcp_stub_value(line, "index");
             long i = ix ? atol(ix) : 0;
             if (i < 0 || i >= c->argc)
                 rc = reply(id, "{\"content\":[{\"type\":\"text\",\"text\":\"no such payload\"}],\"isError\":true}");
             else
                 rc = send_payload(id, c->argv[i]);
-        } else {
+        } else if (m == MCP_STUB_OTHER) {
             char buf[160];
-            int n = snprintf(buf, sizeof buf, BENCH_MSG_PREFIX "%s,\"error\":{\"code\":-32601,"
-                                              "\"message\":\"no such method\"}}\n", id);
+            int n = snprintf(buf, sizeof buf, BENCH_MSG_PREFIX "%s" MCP_STUB_NO_METHOD, id);
             rc = cli_write_all(1, buf, (size_t)n);
-        }
+        } /* MCP_STUB_NONE: a notification or a response, nothing to answer */
     }
     free(line);
     return rc ? 1 : 0;

@@ -332,16 +332,26 @@ int bench_run_inproc(const bench_env *e, const bench_setting *s, bench_sample *o
 
 /* ---- baselines ---- */
 
-static void drain(int fd, uint64_t *n, char *buf, size_t cap)
+/* Reads a forked child's output to its end (closing rfd), then reaps the child: the
+ * bytes read and its resource use. 1 when the child ran and exited with status 0. */
+static int collect(pid_t pid, int rfd, char *buf, size_t cap, uint64_t *n, struct rusage *ru)
 {
+    *n = 0;
     for (;;) {
-        ssize_t k = read(fd, buf, cap);
+        ssize_t k = read(rfd, buf, cap);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
-            return;
+            break;
         *n += (uint64_t)k;
     }
+    close(rfd);
+    int status = 0;
+    memset(ru, 0, sizeof *ru);
+    if (pid > 0)
+        while (wait4(pid, &status, 0, ru) < 0 && errno == EINTR)
+            ;
+    return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 typedef struct fdw { int fd; } fdw;
@@ -368,19 +378,14 @@ int bench_run_pipe(const bench_env *e, bench_sample *out)
         _exit(0);
     }
     close(p[1]);
-    uint64_t n = 0;
-    drain(p[0], &n, buf, BUF);
-    close(p[0]);
-    int status = 0;
-    struct rusage ru = {0};
-    if (pid > 0)
-        while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
-            ;
+    uint64_t n;
+    struct rusage ru;
+    const int ok = collect(pid, p[0], buf, BUF, &n, &ru);
     out->wall_s = bench_now() - t0;
     out->cpu_s = self_cpu() - c0 + tv_s(ru.ru_utime) + tv_s(ru.ru_stime);
     out->raw = out->stored = (double)n;
     free(buf);
-    if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+    if (!ok)
         return snprintf(out->err, sizeof out->err, "the copying process failed"), -1;
     return 0;
 }
@@ -434,22 +439,16 @@ int bench_run_zstd(const bench_env *e, int level, int threads, bench_sample *out
             _exit(127);
         }
         close(p[1]);
-        uint64_t n = 0;
-        drain(p[0], &n, buf, BUF);
-        close(p[0]);
-        int status = 0;
-        struct rusage ru = {0};
-        if (pid > 0)
-            while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
-                ;
+        uint64_t n;
+        struct rusage ru;
+        const int ok = collect(pid, p[0], buf, BUF, &n, &ru);
         out->wall_s += bench_now() - t0;
         out->cpu_s += tv_s(ru.ru_utime) + tv_s(ru.ru_stime);
         if (ru.ru_maxrss > out->rss_kib)
             out->rss_kib = (double)ru.ru_maxrss;
         out->raw += (double)e->pl[i].bytes;
         out->stored += (double)n;
-        if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-        {
+        if (!ok) {
             snprintf(out->err, sizeof out->err, "zstd %s %s failed on %.200s", lv, th, e->pl[i].name);
             rc = -1;
         }

@@ -76,10 +76,8 @@ static void print_info_json(const spill_object_info *i)
            (unsigned long long)i->lines);
     printf("\"tokens\":%llu,\"token_counter\":", (unsigned long long)i->tokens);
     cli_json_string(stdout, i->token_counter);
-    printf(",\"mime\":");
-    cli_json_string(stdout, i->mime);
-    printf(",\"name\":");
-    cli_json_string(stdout, i->name);
+    cli_json_member(stdout, "mime", i->mime);
+    cli_json_member(stdout, "name", i->name);
     printf(",\"created_ns\":%lld,\"accessed_ns\":%lld,\"access_count\":%llu,\"pins\":%u,",
            (long long)i->created_ns, (long long)i->atime_ns, (unsigned long long)i->access_count,
            i->pins);
@@ -374,12 +372,9 @@ static int log_cb(void *ud, const spill_event *e)
         printf("%s{\"time_ns\":%lld,\"id\":\"%s\",\"session\":", l->n++ ? ",\n" : "\n",
                (long long)e->time_ns, e->id);
         cli_json_string(stdout, e->session);
-        printf(",\"server\":");
-        cli_json_string(stdout, e->server);
-        printf(",\"tool\":");
-        cli_json_string(stdout, e->tool);
-        printf(",\"request_id\":");
-        cli_json_string(stdout, e->request_id);
+        cli_json_member(stdout, "server", e->server);
+        cli_json_member(stdout, "tool", e->tool);
+        cli_json_member(stdout, "request_id", e->request_id);
         printf("}");
     } else {
         if (l->n++ == 0)

@@ -28,6 +28,9 @@ int cli_parse_duration(const char *s, int64_t *v);  /* 90, 90s, 15m, 2h, 7d -> s
 /* "A:B", "A:", ":B", "A"; missing parts leave *a / *b untouched. */
 int cli_parse_range(const char *s, uint64_t *a, uint64_t *b, int *has_b);
 void cli_json_string(FILE *f, const char *s);
+/* ,"key":"s" (a member after the first; key is written as it is), or ,"key":null when s
+ * is NULL. */
+void cli_json_member(FILE *f, const char *key, const char *s);
 const char *cli_human(uint64_t bytes, char buf[32]);
 int cli_write_all(int fd, const void *p, size_t n);
 

@@ -216,6 +216,7 @@ int cmd_count(cli *c)
     if (file && strcmp(file, "-") && (fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
         return cli_error("count: cannot open %s: %s", file, strerror(errno));
     spill_counter *ctr = NULL;
+    const spill_counter_vtab *bpe = NULL; /* names ctr's count */
     const spill_counter_vtab *est = NULL;
     void *est_state = NULL;
     int rc = 0;
@@ -233,7 +234,7 @@ int cmd_count(cli *c)
         if (!tk)
             rc = cli_error("count: cannot load the %s vocabulary: %s (make vocab, set SPILL_VOCAB_DIR, "
                            "or count with --estimate)", vocab, why);
-        else if (spill_counter_new(&ctr, tk, &o) != 0)
+        else if (spill_counter_new(&ctr, tk, &o) != 0 || !(bpe = spill_tokenizer_counter(tk, &o)))
             rc = cli_error("count: out of memory");
     }
     enum { BUF = 1 << 20 };
@@ -262,11 +263,8 @@ int cmd_count(cli *c)
         char nb[64];
         if (ctr) {
             spill_counter_finish(ctr, &r);
-            const double m = mul > 0 ? mul : !strcmp(vocab, "claude") ? 1.10 : 1.00;
-            if (m == 1.0)
-                snprintf(nb, sizeof nb, "bpe:%s%s", vocab, r.early_exit ? "+estimate" : "");
-            else
-                snprintf(nb, sizeof nb, "bpe:%s*%.2f%s", vocab, m, r.early_exit ? "+estimate" : "");
+            /* The name the filter's handles use for the same counter. */
+            snprintf(nb, sizeof nb, "%s%s", bpe->name, r.early_exit ? "+estimate" : "");
             name = nb;
         } else {
             memset(&r, 0, sizeof r);

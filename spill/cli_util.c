@@ -189,6 +189,15 @@ void cli_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+void cli_json_member(FILE *f, const char *key, const char *s)
+{
+    fprintf(f, ",\"%s\":", key);
+    if (s)
+        cli_json_string(f, s);
+    else
+        fputs("null", f);
+}
+
 const char *cli_human(uint64_t n, char buf[32])
 {
     static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};

@@ -5,10 +5,8 @@
 # Needs Node >= 18 and `npm ci --prefix bench/calibrate` (make test does it).
 . "$(dirname "$0")/lib.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cal="$root/bench/calibrate"
 bin="${SPILL_BUILD:-$root/build}/exact_count"
 name="exact counts vs tiktoken and @anthropic-ai/tokenizer"
-need="run: npm ci --prefix bench/calibrate (Node >= 18)"
 echo "# seed $SEED (replay with SPILL_TEST_SEED=$SEED)"
 if [ ! -x "$bin" ]; then
   fail "$name" "$bin is missing (make all builds it)"; exit 0
@@ -17,15 +15,8 @@ if ! "$bin" --load-time --vocab claude --vocab o200k --vocab cl100k > "$T/load" 
   fail "$name" "the vocabularies do not load (make vocab): $(head -2 "$T/load")"; exit 0
 fi
 node_ok=1
-if ! command -v node >/dev/null 2>&1; then
-  skip "$name" "SKIPPED, node not found; install nodejs and $need"; node_ok=0
-elif [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 18 ]; then
-  skip "$name" "SKIPPED, node $(node --version) is older than 18"; node_ok=0
-else
-  have() { node -p "require('$cal/node_modules/$1/package.json').version" 2>/dev/null; }
-  if [ "$(have tiktoken)" != 1.0.22 ] || [ "$(have @anthropic-ai/tokenizer)" != 0.0.4 ]; then
-    skip "$name" "SKIPPED, the pinned reference tokenizers are not installed; $need"; node_ok=0
-  fi
+if ! have_node_refs; then
+  skip "$name" "SKIPPED, $why"; node_ok=0
 fi
 if [ $node_ok = 1 ]; then
   fuzz=100000 kb=512

@@ -8,16 +8,8 @@
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cal="$root/bench/calibrate"
 name="estimator accuracy vs tiktoken and @anthropic-ai/tokenizer"
-need="run: npm ci --prefix bench/calibrate (Node >= 18)"
-if ! command -v node >/dev/null 2>&1; then
-  skip "$name" "SKIPPED, node not found; install nodejs and $need"; exit 0
-fi
-if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 18 ]; then
-  skip "$name" "SKIPPED, node $(node --version) is older than 18"; exit 0
-fi
-have() { node -p "require('$cal/node_modules/$1/package.json').version" 2>/dev/null; }
-if [ "$(have tiktoken)" != 1.0.22 ] || [ "$(have @anthropic-ai/tokenizer)" != 0.0.4 ]; then
-  skip "$name" "SKIPPED, the pinned reference tokenizers are not installed; $need"; exit 0
+if ! have_node_refs; then
+  skip "$name" "SKIPPED, $why"; exit 0
 fi
 # The Makefile's est_count when it is up to date, else one built here from the sources.
 est="${SPILL_BUILD:-$root/build}/est_count"

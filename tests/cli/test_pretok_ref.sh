@@ -8,11 +8,8 @@
 root=$(cd "$(dirname "$0")/../.." && pwd)
 name="pre-tokenizers vs the reference regexes"
 split="${SPILL_BUILD:-$root/build}/tests/pretok_split"
-if ! command -v node >/dev/null 2>&1; then
-  skip "$name" "SKIPPED, node not found; install nodejs"; exit 0
-fi
-if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 18 ]; then
-  skip "$name" "SKIPPED, node $(node --version) is older than 18"; exit 0
+if ! have_node_refs node; then
+  skip "$name" "SKIPPED, $why"; exit 0
 fi
 if [ ! -x "$split" ]; then
   fail "$name" "$split is missing (make all-tests builds it)"; exit 0
