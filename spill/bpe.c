@@ -9,12 +9,15 @@
  * direct arrays. The table (4 MiB for o200k) does not fit the L2 cache, so two small
  * structures sit in front of it: a Bloom filter that turns away most strings that are
  * not tokens, and a per-thread cache of recent lookups (see "lookup cache" below).
+ * A merge's lookups ask the filter first (most of its candidates are not tokens) and
+ * start the reads of both of its lookups before either is resolved.
  *
  * Counting mirrors tiktoken's byte_pair_encode: a piece that is a token is one token;
  * otherwise parts start as single bytes and the adjacent pair whose concatenation has
  * the lowest rank is merged, the leftmost on ties, until no pair is a token. Short
  * pieces rescan an array (what tiktoken does below 100 bytes: cache-friendly, n is
- * small, and the scan is SSE2); long ones take candidates in (rank, start) order from a radix-sorted list of
+ * small, and the scan is SSE2, or SSE4.1 where the CPU has it, over keys that carry
+ * their position, so one pass finds the merge); long ones take candidates in (rank, start) order from a radix-sorted list of
  * the initial pairs and a binary heap of the pairs merges form, skipping stale entries,
  * so a long piece costs O(n log n), not O(n^2). Both orders are the same, so the split
  * between the two paths does not change any result. */
@@ -236,6 +239,30 @@ static inline void centry_set(struct centry *e, const uint64_t k[3], size_t n, u
     e->count = (uint16_t)count;
 }
 
+/* rank_of of p[0..n), 3 <= n <= max_len, whose key hash is h, through the cache c
+ * (NULL: none). */
+static inline uint32_t rank_ch(const spill__ranks *r, struct centry *c, const uint8_t *p, size_t n,
+                               uint64_t h)
+{
+    /* The filter first: it answers most strings that are not tokens (most merge
+     * candidates in CJK) from one L2 read, and keeps them out of the cache. */
+    if (!filter_may(r, h))
+        return NONE;
+    if (!c || n > CACHE_MAX) {
+        const struct slot *s = &r->slots[find_slot(r, p, n, h)];
+        return s->len ? s->rank : NONE;
+    }
+    uint64_t k[3];
+    pack_key(p, n, k);
+    struct centry *e = centry_of(c, h);
+    if (centry_is(e, k, n))
+        return e->rank;
+    const struct slot *s = &r->slots[find_slot(r, p, n, h)];
+    const uint32_t rank = s->len ? s->rank : NONE;
+    centry_set(e, k, n, rank, rank != NONE);
+    return rank;
+}
+
 /* rank_of through the cache c (NULL: none). */
 static inline uint32_t rank_c(const spill__ranks *r, struct centry *c, const uint8_t *p, size_t n)
 {
@@ -245,17 +272,17 @@ static inline uint32_t rank_c(const spill__ranks *r, struct centry *c, const uin
         return r->byte_rank[p[0]];
     if (n > r->max_len)
         return NONE;
-    const uint64_t h = key_hash(p, n);
-    if (!c || n > CACHE_MAX)
-        return lookup_h(r, p, n, h);
-    uint64_t k[3];
-    pack_key(p, n, k);
-    struct centry *e = centry_of(c, h);
-    if (centry_is(e, k, n))
-        return e->rank;
-    const uint32_t rank = lookup_h(r, p, n, h);
-    centry_set(e, k, n, rank, rank != NONE);
-    return rank;
+    return rank_ch(r, c, p, n, key_hash(p, n));
+}
+
+/* Starts the reads rank_ch(.., h) will make, so that the two lookups of a merge
+ * overlap their L2 misses instead of taking turns. */
+static inline void rank_prefetch(const spill__ranks *r, const struct centry *c, uint64_t h)
+{
+    __builtin_prefetch(&r->filter[(h >> 12) & r->fmask]);
+    __builtin_prefetch(&r->slots[(size_t)h & r->mask]); /* needed when the filter lets it by */
+    if (c)
+        __builtin_prefetch(centry_of((struct centry *)c, h));
 }
 
 size_t spill__ranks_size(const spill__ranks *r) { return r->ntokens; }
@@ -535,9 +562,22 @@ void spill__bpe_scratch_free(spill__bpe_scratch *s)
     s->cache_of = 0;
 }
 
-/* Index of the first least element of a[0..len), len a positive multiple of 4; its
- * value in *min. The merge loop of short pieces spends most of its time here. */
-static inline size_t first_min(const int32_t *a, size_t len, int32_t *min)
+/* count_small's array holds keys, rank << 7 | position as int32 (KEY_NONE when the
+ * pair is not a token): the least key is then the lowest rank, leftmost on ties (the
+ * same token pair can occur more than once), and it carries its own position, so one
+ * min-scan finds the merge and no second pass has to look for where the minimum was.
+ * Positions are < 128 (SMALL_PIECE) and ranks < KEY_RANK_LIMIT (checked at the call);
+ * a key is then below INT32_MAX = KEY_NONE. */
+#define KEY_NONE INT32_MAX
+#define KEY_RANK_LIMIT ((1u << 24) - 1)
+static inline int32_t key_of(uint32_t rank, size_t i)
+{
+    return rank == NONE ? KEY_NONE : (int32_t)(rank << 7 | (uint32_t)i);
+}
+
+/* The least element of a[0..len), len a positive multiple of 4. The merge loop of
+ * short pieces spends much of its time here. */
+static inline int32_t least(const int32_t *a, size_t len)
 {
 #ifdef __SSE2__
     __m128i mn = _mm_loadu_si128((const __m128i *)(const void *)a), m2 = mn;
@@ -561,67 +601,114 @@ static inline size_t first_min(const int32_t *a, size_t len, int32_t *min)
         const __m128i gt = _mm_cmpgt_epi32(mn, x);
         mn = _mm_or_si128(_mm_and_si128(gt, x), _mm_andnot_si128(gt, mn));
     }
-    *min = _mm_cvtsi128_si32(mn);
-    for (size_t k = 0;; k += 4) {
-        const __m128i eq = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(const void *)(a + k)), mn);
-        const int bits = _mm_movemask_ps(_mm_castsi128_ps(eq));
-        if (bits)
-            return k + (size_t)__builtin_ctz((unsigned)bits);
-    }
+    return _mm_cvtsi128_si32(mn);
 #else
     int32_t best = a[0];
-    size_t at = 0;
     for (size_t k = 1; k < len; k++)
         if (a[k] < best)
-            best = a[k], at = k;
-    *min = best;
-    return at;
+            best = a[k];
+    return best;
 #endif
 }
 
-/* Ranks in count_small's array are biased, rank ^ BIAS as int32: signed order is then
- * rank order and NONE is INT32_MAX, which SSE2's signed compares can take. */
-#define BIAS 0x80000000u
-#define NONE_B INT32_MAX
+#if defined(__SSE2__) && !defined(__SSE4_1__) && defined(__GNUC__)
+#define HAVE_LEAST41 1
+#include <smmintrin.h>
+/* least with SSE4.1's pminsd, one instruction where SSE2 needs four. Used when the
+ * CPU has it (see count_small). */
+__attribute__((target("sse4.1"), always_inline)) static inline int32_t least41(const int32_t *a, size_t len)
+{
+    __m128i mn = _mm_loadu_si128((const __m128i *)(const void *)a), m2 = mn;
+    size_t k = 4;
+    for (; k + 4 < len; k += 8) {
+        mn = _mm_min_epi32(mn, _mm_loadu_si128((const __m128i *)(const void *)(a + k)));
+        m2 = _mm_min_epi32(m2, _mm_loadu_si128((const __m128i *)(const void *)(a + k + 4)));
+    }
+    if (k < len)
+        m2 = _mm_min_epi32(m2, _mm_loadu_si128((const __m128i *)(const void *)(a + k)));
+    mn = _mm_min_epi32(mn, m2);
+    mn = _mm_min_epi32(mn, _mm_shuffle_epi32(mn, 0x4E));
+    mn = _mm_min_epi32(mn, _mm_shuffle_epi32(mn, 0xB1));
+    return _mm_cvtsi128_si32(mn);
+}
+#endif
 
-/* tiktoken's vector variant, without its shifting: pair[i] is the (biased) rank of
- * the part that starts at byte i together with the next part, NONE_B when that is not
- * a token or no part starts at i; next[i] is where the part after i starts. Dead
- * starts stay in the array as NONE_B, so a merge writes three entries instead of
- * moving two arrays, and the scan, in steps of 4, sees the padding as NONE_B too. */
-static uint64_t count_small(const spill__ranks *r, struct centry *c, const uint8_t *p, size_t n)
+/* tiktoken's vector variant, without its shifting: key[i] is the key (above) of the
+ * part that starts at byte i together with the next part, KEY_NONE when that is not a
+ * token or no part starts at i; next[i] is where the part after i starts. Dead starts
+ * stay in the array as KEY_NONE, so a merge writes three entries instead of moving two
+ * arrays, and the scan, in steps of 4, sees the padding as KEY_NONE too. least_of is
+ * least or least41, a constant once this is inlined. */
+__attribute__((always_inline)) static inline uint64_t
+count_small_with(const spill__ranks *r, struct centry *c, const uint8_t *p, size_t n,
+                 int32_t (*least_of)(const int32_t *, size_t))
 {
     uint8_t next[SMALL_PIECE + 1], prev[SMALL_PIECE + 1];
-    int32_t pair[SMALL_PIECE + 4];
-    assert(n >= 2 && n <= SMALL_PIECE && SMALL_PIECE < 255);
+    int32_t key[SMALL_PIECE + 4];
+    assert(n >= 2 && n <= SMALL_PIECE && SMALL_PIECE < 128 && r->max_rank < KEY_RANK_LIMIT);
     for (size_t i = 0; i + 1 < n; i++)
-        pair[i] = (int32_t)(r->pair_rank[p[i] << 8 | p[i + 1]] ^ BIAS);
+        key[i] = key_of(r->pair_rank[p[i] << 8 | p[i + 1]], i);
     for (size_t i = 0; i <= n; i++) {
         next[i] = (uint8_t)(i + 1);
         prev[i] = (uint8_t)(i - 1); /* unused for i == 0 */
     }
     for (size_t i = n - 1; i < n + 3; i++)
-        pair[i] = NONE_B;
+        key[i] = KEY_NONE;
     const size_t len = (n + 2) & ~(size_t)3; /* n - 1 pairs, rounded up */
     size_t m = n; /* parts */
     for (;;) {
-        int32_t best;
-        const size_t i = first_min(pair, len, &best);
-        if (best == NONE_B)
+        const int32_t best = least_of(key, len);
+        if (best == KEY_NONE)
             break;
         /* Part i absorbs part j; then re-rank the pairs that now touch it. */
-        const size_t j = next[i], k = next[j];
-        pair[j] = NONE_B;
+        const size_t i = (size_t)best & 127, j = next[i], k = next[j];
+        key[j] = KEY_NONE;
         next[i] = (uint8_t)k;
         prev[k] = (uint8_t)i;
-        pair[i] = k < n ? (int32_t)(rank_c(r, c, p + i, next[k] - i) ^ BIAS) : NONE_B;
-        if (i > 0) {
-            const size_t h = prev[i];
-            pair[h] = (int32_t)(rank_c(r, c, p + h, k - h) ^ BIAS);
-        }
+        /* Both new pairs are 3 bytes or more: hash both and start their reads, then
+         * look them up. */
+        const size_t h = prev[i], nr = k < n ? next[k] - i : 0, nl = i > 0 ? k - h : 0;
+        const int lr = nr && nr <= r->max_len, ll = nl && nl <= r->max_len;
+        const uint64_t hr = lr ? key_hash(p + i, nr) : 0, hl = ll ? key_hash(p + h, nl) : 0;
+        if (lr)
+            rank_prefetch(r, c, hr);
+        if (ll)
+            rank_prefetch(r, c, hl);
+        key[i] = lr ? key_of(rank_ch(r, c, p + i, nr, hr), i) : KEY_NONE;
+        if (i > 0)
+            key[h] = ll ? key_of(rank_ch(r, c, p + h, nl, hl), h) : KEY_NONE;
         m--;
     }
     return m;
+}
+
+#ifdef HAVE_LEAST41
+__attribute__((target("sse4.1"))) static uint64_t count_small41(const spill__ranks *r, struct centry *c,
+                                                                const uint8_t *p, size_t n)
+{
+    return count_small_with(r, c, p, n, least41);
+}
+#endif
+static uint64_t count_small_base(const spill__ranks *r, struct centry *c, const uint8_t *p, size_t n)
+{
+    return count_small_with(r, c, p, n, least);
+}
+/* BPE count of p[0..n), 2 <= n <= SMALL_PIECE, by the array rescan; ranks must be
+ * below KEY_RANK_LIMIT (the caller sends other pieces to count_large). */
+static uint64_t count_small(const spill__ranks *r, struct centry *c, const uint8_t *p, size_t n)
+{
+#ifdef HAVE_LEAST41
+    static int has41 = -1; /* every thread finds the same answer: a benign race */
+    int h = __atomic_load_n(&has41, __ATOMIC_RELAXED);
+    if (h < 0) {
+        __builtin_cpu_init();
+        h = __builtin_cpu_supports("sse4.1") ? 1 : 0;
+        __atomic_store_n(&has41, h, __ATOMIC_RELAXED);
+    }
+    if (h)
+        return count_small41(r, c, p, n);
+#endif
+    return count_small_base(r, c, p, n);
 }
 
 /* Binary min-heap of (rank << 32 | start): lowest rank first, leftmost on ties. */
@@ -811,6 +898,38 @@ static struct centry *cache_for(const spill__ranks *r, spill__bpe_scratch *s)
     return s->cache;
 }
 
+void spill__bpe_prefetch(const spill__ranks *r, const spill__bpe_scratch *s, const uint8_t *piece, size_t n)
+{
+    if (n <= 2 || n > r->max_len)
+        return;
+    const uint64_t h = key_hash(piece, n);
+    __builtin_prefetch(&r->filter[(h >> 12) & r->fmask]);
+    __builtin_prefetch(&r->slots[(size_t)h & r->mask]);
+    if (s && s->cache && s->cache_of == r->id && n <= CACHE_MAX)
+        __builtin_prefetch(centry_of(s->cache, h));
+}
+
+/* The BPE count of a piece (n >= 2) that is not a token: the array rescan for short
+ * pieces (when the ranks fit its keys), else the two queues; 0 without memory. */
+static uint64_t count_merge(const spill__ranks *r, spill__bpe_scratch *s, struct centry *c,
+                            const uint8_t *piece, size_t n)
+{
+    if (n <= SMALL_PIECE && r->max_rank < KEY_RANK_LIMIT)
+        return count_small(r, c, piece, n);
+    if (n > MAX_PIECE || !s)
+        return 0;
+    const size_t need = n * LARGE_BYTES_PER + 128;
+    if (s->cap < need) {
+        void *m = malloc(need); /* no realloc: the old contents are not needed */
+        if (!m)
+            return 0;
+        free(s->mem);
+        s->mem = m;
+        s->cap = need;
+    }
+    return count_large(r, c, s->mem, piece, n);
+}
+
 uint64_t spill__bpe_count(const spill__ranks *r, spill__bpe_scratch *s, const uint8_t *piece, size_t n)
 {
     assert(n >= 1);
@@ -834,26 +953,14 @@ uint64_t spill__bpe_count(const spill__ranks *r, spill__bpe_scratch *s, const ui
                 return 1;
         }
         /* Not a token: merge, then note the count (the merge may have reused e). */
-        const uint64_t cnt = count_small(r, c, piece, n);
-        centry_set(e, k, n, NONE, cnt);
+        const uint64_t cnt = count_merge(r, s, c, piece, n);
+        if (cnt)
+            centry_set(e, k, n, NONE, cnt);
         return cnt;
     }
     if (n <= r->max_len && rank_c(r, c, piece, n) != NONE)
         return 1;
-    if (n <= SMALL_PIECE)
-        return count_small(r, c, piece, n);
-    if (n > MAX_PIECE)
-        return 0;
-    const size_t need = n * LARGE_BYTES_PER + 128;
-    if (s->cap < need) {
-        void *m = malloc(need); /* no realloc: the old contents are not needed */
-        if (!m)
-            return 0;
-        free(s->mem);
-        s->mem = m;
-        s->cap = need;
-    }
-    return count_large(r, c, s->mem, piece, n);
+    return count_merge(r, s, c, piece, n);
 }
 
 /* ---- finding the vocabulary files ---- */

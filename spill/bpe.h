@@ -46,6 +46,10 @@ void spill__bpe_scratch_free(spill__bpe_scratch *s);
  * the memory. Time is O(n log n). */
 #define SPILL__BPE_SCRATCH_PER_BYTE 22
 uint64_t spill__bpe_count(const spill__ranks *r, spill__bpe_scratch *s, const uint8_t *piece, size_t n);
+/* A hint: starts the memory reads spill__bpe_count(r, s, piece, n) will begin with (its
+ * lookup-cache entry, filter word and table slot), so that they overlap with other
+ * work. Changes nothing else. */
+void spill__bpe_prefetch(const spill__ranks *r, const spill__bpe_scratch *s, const uint8_t *piece, size_t n);
 
 /* Finds the vocabulary file of `name` ("claude", "o200k" or "cl100k": the files
  * claude-legacy.tiktoken, o200k_base.tiktoken, cl100k_base.tiktoken), looking in

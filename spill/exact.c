@@ -19,6 +19,7 @@
  * (so `\s+(?!\S)` and friends see an end of string there), emits the special token and
  * goes on after it. None of the five names is a prefix of another, so the leftmost
  * match is unique. A '<' near the end that could still begin one holds the text back. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +129,11 @@ static size_t process(spill__exact *x, uint64_t base, const uint8_t *t, size_t n
 {
     size_t pos = 0, sp = 0, splen = 0;
     int sp_known = 0;
+    /* The piece after the one being counted is found first, and its lookups started,
+     * so that their memory reads overlap the counting: pretok_next at npos with the
+     * window nw and end flag nae gave nk (npos == SIZE_MAX: none). */
+    size_t npos = SIZE_MAX, nw = 0, nk = 0;
+    int nae = 0;
     while (pos < n) {
         size_t limit = n;
         int seg_end = at_end;
@@ -153,8 +159,22 @@ static size_t process(spill__exact *x, uint64_t base, const uint8_t *t, size_t n
             w = x->cap;
             ae = 0;
         }
-        size_t k = spill__pretok_next(x->kind, t + pos, w, ae);
+        size_t k = pos == npos && w == nw && ae == nae ? nk : spill__pretok_next(x->kind, t + pos, w, ae);
+        npos = SIZE_MAX;
         if (k > 0) {
+            if (pos + k < limit) {
+                /* What the next round will ask (limit and seg_end stay as they are). */
+                nw = limit - pos - k;
+                nae = seg_end;
+                if (nw > x->cap) {
+                    nw = x->cap;
+                    nae = 0;
+                }
+                npos = pos + k;
+                nk = spill__pretok_next(x->kind, t + npos, nw, nae);
+                if (nk)
+                    spill__bpe_prefetch(x->ranks, &x->scratch, t + npos, nk);
+            }
             if (!count_piece(x, t + pos, k))
                 goto nomem;
             pos += k;

@@ -61,10 +61,17 @@ function compare(name, bufs, texts, extra) {
   if (c.rows.length !== bufs.length) return notok(name, `exact_count gave ${c.rows.length} rows for ${bufs.length} inputs`);
   for (let v = 0; v < 3; v++) {
     const bad = [];
+    let capped = 0;
     for (let i = 0; i < texts.length; i++) {
       const want = ref.count[VOC[v]](texts[i]);
-      if (c.rows[i][v] !== String(want)) bad.push({ i, want, got: c.rows[i][v] });
+      // "Nc": spill flags the count as possibly inexact (a piece over the cap, or a
+      // run of combining marks past the NFKC hold bound, which no stream-safe text has).
+      // The count must still equal the reference: the flag is counted, not excused.
+      const got = c.rows[i][v];
+      if (got.endsWith("c")) capped++;
+      if (got.replace(/c$/, "") !== String(want)) bad.push({ i, want, got });
     }
+    if (capped) console.log(`# ${name}, ${VOC[v]}: ${capped} input(s) flagged capped (their counts are still compared)`);
     const chunkBad = c.mism.filter((l) => l.includes(`vocab=${VOC[v]} `));
     const n = `${name}, ${VOC[v]}: ${texts.length} inputs, 0 mismatches${extra.length ? " (and every chunking)" : ""}`;
     if (!bad.length && !chunkBad.length) ok(n);
