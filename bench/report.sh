@@ -107,4 +107,6 @@ total=$(($(date +%s) - start))
     i=$((i + 1))
   done
 } > "$report"
-echo "# wrote $report ($((total / 60)) min $((total % 60)) s); $(grep -c 'MISSED$' "$report") row(s) MISSED" >&2
+missed=0
+for i in "${!sections[@]}"; do missed=$((missed + $(grep -cE '(^| )MISSED$' "$tmp/out.$i"))); done
+echo "# wrote $report ($((total / 60)) min $((total % 60)) s); $missed row(s) MISSED" >&2

@@ -181,17 +181,6 @@ static inline uint32_t lookup_h(const spill__ranks *r, const uint8_t *p, size_t 
     return s->len ? s->rank : NONE;
 }
 
-static inline uint32_t rank_of(const spill__ranks *r, const uint8_t *p, size_t n)
-{
-    if (n == 2)
-        return r->pair_rank[p[0] << 8 | p[1]];
-    if (n == 1)
-        return r->byte_rank[p[0]];
-    if (n > r->max_len)
-        return NONE;
-    return lookup_h(r, p, n, key_hash(p, n));
-}
-
 /* ---- the per-thread lookup cache ----
  * The table (4 MiB for o200k) does not fit the L2 cache, so nearly every probe is a
  * miss to L3 or memory, and those misses were most of the counting time. Text repeats
@@ -239,19 +228,17 @@ static inline void centry_set(struct centry *e, const uint64_t k[3], size_t n, u
     e->count = (uint16_t)count;
 }
 
-/* rank_of of p[0..n), 3 <= n <= max_len, whose key hash is h, through the cache c
- * (NULL: none). */
+/* The rank of p[0..n), 3 <= n <= max_len, whose key hash is h, through the cache c
+ * (NULL: none); NONE when it is not a token. */
 static inline uint32_t rank_ch(const spill__ranks *r, struct centry *c, const uint8_t *p, size_t n,
                                uint64_t h)
 {
+    if (!c || n > CACHE_MAX)
+        return lookup_h(r, p, n, h);
     /* The filter first: it answers most strings that are not tokens (most merge
      * candidates in CJK) from one L2 read, and keeps them out of the cache. */
     if (!filter_may(r, h))
         return NONE;
-    if (!c || n > CACHE_MAX) {
-        const struct slot *s = &r->slots[find_slot(r, p, n, h)];
-        return s->len ? s->rank : NONE;
-    }
     uint64_t k[3];
     pack_key(p, n, k);
     struct centry *e = centry_of(c, h);
@@ -263,7 +250,7 @@ static inline uint32_t rank_ch(const spill__ranks *r, struct centry *c, const ui
     return rank;
 }
 
-/* rank_of through the cache c (NULL: none). */
+/* The rank of p[0..n), any n >= 1, through the cache c (NULL: none). */
 static inline uint32_t rank_c(const spill__ranks *r, struct centry *c, const uint8_t *p, size_t n)
 {
     if (n == 2)
@@ -291,7 +278,7 @@ int64_t spill__ranks_get(const spill__ranks *r, const void *p, size_t n)
 {
     if (n == 0)
         return -1;
-    const uint32_t k = rank_of(r, p, n);
+    const uint32_t k = rank_c(r, NULL, p, n);
     return k == NONE ? -1 : (int64_t)k;
 }
 

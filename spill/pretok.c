@@ -198,41 +198,57 @@ static size_t whitespace(const uint8_t *t, size_t n, int at_end, unsigned c0, si
     return last ? last : l0;
 }
 
+/* \p{N}{1,3} where the first code point, l0 bytes long, is a number. 0: need more. */
+static size_t digits_1_3(const uint8_t *t, size_t n, int at_end, size_t l0)
+{
+    size_t r = l0, l;
+    unsigned c;
+    for (int k = 1; k < 3; k++) {
+        READ(c, r, l);
+        if (c != K_NUM)
+            break;
+        r += l;
+    }
+    return r;
+}
+
+/* The alternatives cl100k and o200k end alike: ` ?[^\s\p{L}\p{N}]+` then [\r\n]*
+ * ([\r\n/]* with slash, o200k), else the whitespace ones. c1 and l1 are the second
+ * code point when it was read (c1 K_END otherwise). 0: need more. */
+static size_t punct_or_space(const uint8_t *t, size_t n, int at_end, unsigned c0, size_t l0,
+                             unsigned c1, size_t l1, int slash)
+{
+    size_t r;
+    if (t[0] == ' ' && IN(c1, M_PUNCT))
+        r = run(t, n, at_end, l0 + l1, M_PUNCT);
+    else if (IN(c0, M_PUNCT))
+        r = run(t, n, at_end, l0, M_PUNCT);
+    else
+        return whitespace(t, n, at_end, c0, l0, 1);
+    if (r != NEED)
+        r = run_bytes(t, n, at_end, r, slash);
+    return r == NEED ? 0 : r;
+}
+
 /* cl100k: (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
  *          ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+ */
 static size_t next_cl100k(const uint8_t *t, size_t n, int at_end)
 {
-    size_t l0, l1 = 0, l, r;
-    unsigned c0, c1 = K_END, c;
+    size_t l0, l1 = 0, r;
+    unsigned c0, c1 = K_END;
     READ(c0, 0, l0);
     if (t[0] == '\'' && (r = contraction(t, n, at_end, 0, 1)) != 0)
         return r == NEED ? 0 : r;
     if (IN(c0, M_L))
-        r = run(t, n, at_end, l0, M_L);
-    else if (c0 == K_NUM) {
-        r = l0;
-        for (int k = 1; k < 3; k++) {
-            READ(c, r, l);
-            if (c != K_NUM)
-                break;
-            r += l;
-        }
-    } else {
-        if (IN(c0, M_PREFIX)) {
-            READ(c1, l0, l1);
-            if (IN(c1, M_L))
-                return (r = run(t, n, at_end, l0 + l1, M_L)) == NEED ? 0 : r;
-        }
-        if (t[0] == ' ' && IN(c1, M_PUNCT))
-            r = run(t, n, at_end, l0 + l1, M_PUNCT);
-        else if (IN(c0, M_PUNCT))
-            r = run(t, n, at_end, l0, M_PUNCT);
-        else
-            return whitespace(t, n, at_end, c0, l0, 1);
-        if (r != NEED)
-            r = run_bytes(t, n, at_end, r, 0);
+        return (r = run(t, n, at_end, l0, M_L)) == NEED ? 0 : r;
+    if (c0 == K_NUM)
+        return digits_1_3(t, n, at_end, l0);
+    if (IN(c0, M_PREFIX)) {
+        READ(c1, l0, l1);
+        if (IN(c1, M_L))
+            return (r = run(t, n, at_end, l0 + l1, M_L)) == NEED ? 0 : r;
     }
-    return r == NEED ? 0 : r;
+    return punct_or_space(t, n, at_end, c0, l0, c1, l1, 0);
 }
 
 /* o200k's first letter alternative without its prefix, [A]*[B]+ at s, as a
@@ -278,8 +294,8 @@ static size_t o200k_upper(const uint8_t *t, size_t n, int at_end, size_t s)
  * prefix, is a mark). */
 static size_t next_o200k(const uint8_t *t, size_t n, int at_end)
 {
-    size_t l0, l1 = 0, l, r = FAIL;
-    unsigned c0, c1 = K_END, c;
+    size_t l0, l1 = 0, r = FAIL;
+    unsigned c0, c1 = K_END;
     READ(c0, 0, l0);
     const int prefix = IN(c0, M_PREFIX) != 0;
     if (prefix)
@@ -305,25 +321,9 @@ static size_t next_o200k(const uint8_t *t, size_t n, int at_end)
         }
         return r;
     }
-    if (c0 == K_NUM) {
-        r = l0;
-        for (int k = 1; k < 3; k++) {
-            READ(c, r, l);
-            if (c != K_NUM)
-                break;
-            r += l;
-        }
-        return r;
-    }
-    if (t[0] == ' ' && IN(c1, M_PUNCT))
-        r = run(t, n, at_end, l0 + l1, M_PUNCT);
-    else if (IN(c0, M_PUNCT))
-        r = run(t, n, at_end, l0, M_PUNCT);
-    else
-        return whitespace(t, n, at_end, c0, l0, 1);
-    if (r != NEED)
-        r = run_bytes(t, n, at_end, r, 1);
-    return r == NEED ? 0 : r;
+    if (c0 == K_NUM)
+        return digits_1_3(t, n, at_end, l0);
+    return punct_or_space(t, n, at_end, c0, l0, c1, l1, 1);
 }
 
 /* GPT-2 / legacy Claude:
@@ -463,6 +463,22 @@ static inline size_t fast_digits(const uint8_t *t, size_t n)
     return i == 3 || (i < n && !(fl[t[i]] & F_HI)) ? i : 0;
 }
 
+/* punct_or_space() on ASCII: ` ?[^\s\p{L}\p{N}]+` then [\r\n]* ([\r\n/]* with
+ * slash), else whitespace. f0, f1: the flags of the first two bytes (f1 0 if unread). */
+static size_t fast_punct_or_space(const uint8_t *t, size_t n, unsigned f0, unsigned f1, int slash)
+{
+    size_t r;
+    if (t[0] == ' ' && (f1 & F_P))
+        r = fast_run(t, n, 2, F_P);
+    else if (f0 & F_P)
+        r = fast_run(t, n, 1, F_P);
+    else
+        return fast_ws(t, n, 1);
+    while (r && r < n && ((fl[t[r]] & F_NL) || (slash && t[r] == '/')))
+        r++;
+    return r < n ? r : 0;
+}
+
 static size_t fast_cl100k(const uint8_t *t, size_t n)
 {
     const unsigned f0 = fl[t[0]];
@@ -473,18 +489,9 @@ static size_t fast_cl100k(const uint8_t *t, size_t n)
     if ((f0 & F_HI) || t[0] == '\'' || n < 2 || (fl[t[1]] & F_HI))
         return 0;
     const unsigned f1 = fl[t[1]];
-    size_t r;
     if (!(f0 & F_NL) && (f1 & F_L))
         return fast_end(t, n, letters(t, n, 2, 'a', 'z', 1));
-    if (t[0] == ' ' && (f1 & F_P))
-        r = fast_run(t, n, 2, F_P);
-    else if (f0 & F_P)
-        r = fast_run(t, n, 1, F_P);
-    else
-        return fast_ws(t, n, 1);
-    while (r && r < n && (fl[t[r]] & F_NL))
-        r++;
-    return r < n ? r : 0;
+    return fast_punct_or_space(t, n, f0, f1, 0);
 }
 
 static size_t fast_o200k(const uint8_t *t, size_t n)
@@ -507,16 +514,7 @@ static size_t fast_o200k(const uint8_t *t, size_t n)
     }
     if (f0 & F_N)
         return fast_digits(t, n);
-    size_t r;
-    if (t[0] == ' ' && (f1 & F_P))
-        r = fast_run(t, n, 2, F_P);
-    else if (f0 & F_P)
-        r = fast_run(t, n, 1, F_P);
-    else
-        return fast_ws(t, n, 1);
-    while (r && r < n && ((fl[t[r]] & F_NL) || t[r] == '/'))
-        r++;
-    return r < n ? r : 0;
+    return fast_punct_or_space(t, n, f0, f1, 1);
 }
 
 static size_t fast_claude(const uint8_t *t, size_t n)
