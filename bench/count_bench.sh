@@ -22,13 +22,13 @@ classes="prose code json logs cjk base64 mix"
 verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == "ge") ? v >= t : v <= t; print ok ? "ok" : "MISSED" }'; }
 frame() { echo "$(stat -c %s "$1")"; cat "$1"; }
 
-echo "# exact token counter: $(nproc) cores, single thread, corpus.mjs seed 1, $kb KiB per class"
+echo "# exact token counter: $(nproc) cores, single thread, best of 5, corpus.mjs seed 1, $kb KiB per class"
 has_node_ref=1
 node -e "require('$here/calibrate/node_modules/tiktoken')" 2>/dev/null || has_node_ref=0
 printf '%-8s %-7s %10s %12s %8s %8s %s\n' class vocab "spill MB/s" "tiktoken MB/s" ratio target ""
 for c in $classes; do
   f="$work/$c.txt"
-  read -r so sc sl < <(frame "$f" | "$ec" --vocab o200k --vocab cl100k --vocab claude --bench 3)
+  read -r so sc sl < <(frame "$f" | "$ec" --vocab o200k --vocab cl100k --vocab claude --bench 5)
   if [ $has_node_ref = 1 ]; then read -r _ to tc tl < <(node "$here/count_bench.mjs" tiktoken "$f"); else to=0 tc=0 tl=0; fi
   bytes=$(stat -c %s "$f")
   i=0

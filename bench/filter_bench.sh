@@ -9,7 +9,7 @@
 set -euo pipefail
 build=${1:-build}
 size=${2:-500M}
-runs=${RUNS:-3}
+runs=${RUNS:-5}
 spill="$build/spill"
 work=$(mktemp -d "${BENCH_DIR:-/tmp}/spill-fbench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
