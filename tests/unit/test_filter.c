@@ -533,10 +533,44 @@ static void allocation_failures(void)
 }
 
 /* Thresholds: a client cap (built in or given), a per-tool rule, the byte cap. */
+/* Runs the client stream c2s, then the server stream s2c (in pieces of `chunk` bytes, 0
+ * whole) through a filter with options o, an in-memory sink and output. Returns 1 if
+ * something was spilled, 0 if not (then the output must be s2c byte for byte, else
+ * -2), -1 if the filter failed. Frees c2s and s2c. */
+static int call_spills(spill_filter_opts *o, bytes *c2s, bytes *s2c, size_t chunk)
+{
+    bytes out = {0};
+    mem_sink sink;
+    spill_object_sink s;
+    sink_start(&sink, &s);
+    o->sink = &s;
+    o->emit = out_emit;
+    o->emit_ud = &out;
+    spill_filter *f = NULL;
+    int spilled = -1;
+    if (spill_filter_new(&f, o) == 0 && spill_filter_feed(f, SPILL_C2S, c2s->p, c2s->n) == 0) {
+        int rc = 0;
+        const size_t step = chunk ? chunk : s2c->n;
+        for (size_t i = 0; rc == 0 && i < s2c->n; i += step)
+            rc = spill_filter_feed(f, SPILL_S2C, s2c->p + i, s2c->n - i < step ? s2c->n - i : step);
+        if (rc == 0) {
+            spilled = sink.n > 0;
+            if (spilled == 0 && (out.n != s2c->n || memcmp(out.p, s2c->p, s2c->n)))
+                spilled = -2; /* a pass-through must be byte-identical */
+        }
+    }
+    spill_filter_free(f);
+    sink_clear(&sink);
+    free(c2s->p);
+    free(s2c->p);
+    free(out.p);
+    return spilled;
+}
+
 static int spilled_with(const char *client, const spill_rule *rules, size_t nrules, int defaults,
                         uint64_t byte_cap, const char *tool, size_t text_bytes)
 {
-    bytes c2s = {0}, s2c = {0}, out = {0}, text = {0};
+    bytes c2s = {0}, s2c = {0}, text = {0};
     char head[512];
     int k = snprintf(head, sizeof head, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":"
                      "{\"protocolVersion\":\"2025-06-18\",\"clientInfo\":{\"name\":\"%s\"}}}\n"
@@ -549,30 +583,14 @@ static int spilled_with(const char *client, const spill_rule *rules, size_t nrul
     put(&s2c, pre, strlen(pre));
     json_escape(&s2c, &text);
     put(&s2c, "\"}]}}\n", 6);
-    mem_sink sink;
-    spill_object_sink s;
-    sink_start(&sink, &s);
     spill_filter_opts o;
     spill_filter_opts_init(&o);
     o.rules = rules;
     o.nrules = nrules;
     o.client_defaults = defaults;
     o.byte_cap = byte_cap;
-    o.sink = &s;
-    o.emit = out_emit;
-    o.emit_ud = &out;
-    spill_filter *f;
-    int spilled = -1;
-    if (spill_filter_new(&f, &o) == 0 && spill_filter_feed(f, SPILL_C2S, c2s.p, c2s.n) == 0 &&
-        spill_filter_feed(f, SPILL_S2C, s2c.p, s2c.n) == 0)
-        spilled = sink.n > 0;
-    spill_filter_free(f);
-    sink_clear(&sink);
-    free(c2s.p);
-    free(s2c.p);
-    free(out.p);
     free(text.p);
-    return spilled;
+    return call_spills(&o, &c2s, &s2c, 0);
 }
 
 static void thresholds(void)
@@ -678,7 +696,7 @@ static int lz_run(double max_per_byte, size_t n, const char *tool, int late_id, 
 {
     spill_counter_vtab cv = {"bytes", NULL, lz_create, lz_feed, lz_count, lz_destroy, NULL, NULL, max_per_byte};
     spill_rule rule[] = {{NULL, "tiny_tool", NULL, 1000}};
-    bytes c2s = {0}, s2c = {0}, out = {0}, text = {0};
+    bytes c2s = {0}, s2c = {0}, text = {0};
     char head[256];
     int k = snprintf(head, sizeof head, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"%s\"}}\n", tool);
     put(&c2s, head, (size_t)k);
@@ -689,9 +707,6 @@ static int lz_run(double max_per_byte, size_t n, const char *tool, int late_id, 
     put(&s2c, pre, strlen(pre));
     put(&s2c, text.p, text.n);
     put(&s2c, late_id ? "\"}]},\"id\":1}\n" : "\"}]}}\n", late_id ? 13 : 6);
-    mem_sink sink;
-    spill_object_sink s;
-    sink_start(&sink, &s);
     spill_filter_opts o;
     spill_filter_opts_init(&o);
     o.threshold_tokens = 2000;
@@ -700,30 +715,10 @@ static int lz_run(double max_per_byte, size_t n, const char *tool, int late_id, 
     o.rules = rule;
     o.nrules = 1;
     o.counter = &cv;
-    o.sink = &s;
-    o.emit = out_emit;
-    o.emit_ud = &out;
-    spill_filter *f;
-    int spilled = -1;
-    lz_fed = 0;
-    if (spill_filter_new(&f, &o) == 0 && spill_filter_feed(f, SPILL_C2S, c2s.p, c2s.n) == 0) {
-        /* Fed a byte at a time the first time, whole the second: the same outcome. */
-        int rc = 0;
-        for (size_t i = 0; rc == 0 && i < s2c.n; i++)
-            rc = spill_filter_feed(f, SPILL_S2C, s2c.p + i, 1);
-        if (rc == 0) {
-            spilled = sink.n > 0;
-            if (spilled == 0 && (out.n != s2c.n || memcmp(out.p, s2c.p, s2c.n)))
-                spilled = -2; /* a pass-through must be byte-identical */
-        }
-    }
-    *fed = lz_fed;
-    spill_filter_free(f);
-    sink_clear(&sink);
-    free(c2s.p);
-    free(s2c.p);
-    free(out.p);
     free(text.p);
+    lz_fed = 0;
+    const int spilled = call_spills(&o, &c2s, &s2c, 1); /* a byte at a time */
+    *fed = lz_fed;
     return spilled;
 }
 
