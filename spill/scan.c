@@ -228,6 +228,71 @@ static size_t esc_block(const uint8_t *q, uint8_t *dst, size_t *out)
 }
 #endif
 
+#if defined(__SSE2__) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SCAN_WIDE 1
+#include <immintrin.h>
+
+/* esc_block() for CPUs with AVX-512 VBMI2, where a block costs the same whatever
+ * number of escapes it holds: which bytes are escaped comes from bit arithmetic on
+ * the backslash mask, the escaped letters are mapped through esc_map in one
+ * permute, and one compress drops the backslashes. An escape that begins in the
+ * block's last byte is left to the caller; a block with anything else (the closing
+ * quote, a control byte, \u, a bad escape) goes to esc_block(), which decodes up to
+ * that byte. Same contract as esc_block(). */
+__attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,popcnt"))) static size_t
+esc_block_wide(const uint8_t *q, uint8_t *dst, size_t *out)
+{
+    const __m512i x = _mm512_loadu_si512((const void *)q);
+    const uint64_t bs = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('\\'));
+    const uint64_t quote = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('"'));
+    const uint64_t ctl = _mm512_cmplt_epu8_mask(x, _mm512_set1_epi8(0x20));
+    if (!(bs | quote | ctl)) {
+        _mm512_storeu_si512((void *)dst, x);
+        *out = 64;
+        return 64;
+    }
+    /* A run of backslashes escapes its 2nd, 4th, ... byte and, if its length is
+     * odd, the byte after it. The block starts outside an escape (the caller stops
+     * at escape boundaries), so parity is counted from each run's first byte: adding
+     * a run's first bit to the run clears a run that starts on an odd bit and
+     * leaves one that starts on an even bit, and that flips which parity of the
+     * bytes after a backslash counts as escaped. */
+    const uint64_t even = 0x5555555555555555ull;
+    const uint64_t after_bs = bs << 1;
+    const uint64_t odd_run_starts = bs & ~even & ~after_bs;
+    const uint64_t even_runs = (odd_run_starts + bs) & bs;
+    const uint64_t escaped = (even ^ even_runs << 1) & after_bs;
+    const uint64_t starts = bs & ~escaped; /* the backslashes that begin an escape */
+    const __m512i dec = _mm512_permutex2var_epi8(_mm512_loadu_si512((const void *)esc_map), x,
+                                                 _mm512_loadu_si512((const void *)(esc_map + 64)));
+    const uint64_t bad = escaped & (_mm512_testn_epi8_mask(dec, dec) | _mm512_movepi8_mask(x));
+    if ((quote & ~escaped) | ctl | bad)
+        return esc_block(q, dst, out);
+    const __m512i decoded = _mm512_mask_mov_epi8(x, escaped, dec);
+    if (__builtin_expect(starts >> 63, 0)) {
+        /* An escape that begins in the last byte ends in the next block: stop before
+         * it. A branch, not a select: the common return stays the constant 64, so
+         * the next block's load does not wait for this block's masks. */
+        const uint64_t keep = ~starts & ~((uint64_t)1 << 63);
+        _mm512_storeu_si512((void *)dst, _mm512_maskz_compress_epi8(keep, decoded));
+        *out = (size_t)__builtin_popcountll(keep);
+        return 63;
+    }
+    _mm512_storeu_si512((void *)dst, _mm512_maskz_compress_epi8(~starts, decoded));
+    *out = (size_t)__builtin_popcountll(~starts);
+    return 64;
+}
+
+static int wide_available(void)
+{
+    __builtin_cpu_init(); /* needed when called before constructors run */
+    return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
+           __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("popcnt");
+}
+#else
+static int wide_available(void) { return 0; }
+#endif
+
 static int emit(spill__scan *sc, spill__scan_cb cb, void *ud, spill__tok tok, uint64_t off,
                 uint64_t end, const void *s, size_t n, int truncated)
 {
@@ -369,7 +434,13 @@ static int top_is_obj(const spill__scan *sc)
     return sc->stack[l >> 3] >> (l & 7) & 1;
 }
 
-void spill__scan_init(spill__scan *sc) { memset(sc, 0, sizeof *sc); }
+void spill__scan_init(spill__scan *sc)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->wide = (int8_t)wide_available();
+}
+
+int spill__scan_wide_available(void) { return wide_available(); }
 
 int spill__scan_feed(spill__scan *sc, const void *p, size_t n, spill__scan_cb cb, void *ud,
                      uint64_t *err_off)
@@ -415,7 +486,12 @@ int spill__scan_feed(spill__scan *sc, const void *p, size_t n, spill__scan_cb cb
 #if defined(__SSE2__)
                     while (e - q >= 128 && SPILL__SCAN_CHUNK - sc->buf_len >= 128 && !sc->hi_surrogate) {
                         size_t w, k;
-                        k = esc_block(q, (uint8_t *)sc->buf + sc->buf_len, &w);
+#if defined(SCAN_WIDE)
+                        if (sc->wide)
+                            k = esc_block_wide(q, (uint8_t *)sc->buf + sc->buf_len, &w);
+                        else
+#endif
+                            k = esc_block(q, (uint8_t *)sc->buf + sc->buf_len, &w);
                         q += k;
                         sc->buf_len += w;
                         if (k < 64)

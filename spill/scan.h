@@ -78,6 +78,8 @@ typedef struct spill__scan {
     int sub;                              /* number sub-state, literal bytes matched or \u digits */
     int lit;                              /* which literal: 0 true, 1 false, 2 null */
     int in_key, truncated;
+    int8_t wide;                          /* use the AVX-512 block decoder; init sets it
+                                           * where the CPU has one, tests may clear it */
     uint32_t uhex, hi_surrogate;          /* \u digits so far; pending high surrogate or 0 */
     size_t buf_len;
     uint8_t stack[SPILL__SCAN_MAX_DEPTH / 8 + 1]; /* 1 bit per level: object or array */
@@ -85,6 +87,8 @@ typedef struct spill__scan {
 } spill__scan;
 
 void spill__scan_init(spill__scan *sc);
+/* 1 when this CPU runs the AVX-512 VBMI2 string decoder spill__scan_init() picks. */
+int spill__scan_wide_available(void);
 
 /* Scans p[0..n) (p may be NULL when n is 0). Returns 0 when all of it was consumed
  * and the text may go on, 1 when the top-level value is complete (trailing

@@ -124,10 +124,14 @@ static void guard_setup(void)
 
 /* Feeds t[0..n) cut at cuts[0..ncuts) (ascending, inside (0, n)), then finishes.
  * Returns the first error/stop or finish's result. */
+static int narrow; /* set: runs use the generic string decoder even where AVX-512 is */
+
 static int run(const void *t, size_t n, const size_t *cuts, size_t ncuts, lg *l, uint64_t *eo)
 {
     spill__scan sc;
     spill__scan_init(&sc);
+    if (narrow)
+        sc.wide = 0;
     l->lo = guard_lo;
     l->hi = guard_hi;
     size_t at = 0;
@@ -623,6 +627,84 @@ static void big_strings(void)
     }
 }
 
+/* The AVX-512 string decoder against the generic one: strings dense in everything a
+ * 64-byte block can hold (backslash runs of every length at every offset, each
+ * escape letter, bad escapes, \u, quotes that end the string early, control and
+ * high bytes) must give the same events, results and error offsets, whole and cut
+ * at random. Where the CPU has no AVX-512 VBMI2 both runs are the generic decoder,
+ * and the test says so. */
+static void wide_decoder(void)
+{
+    if (!spill__scan_wide_available())
+        SKIP("wide_decoder", "this CPU has no AVX-512 VBMI2: only the generic decoder runs here");
+    /* \xa2 and \xee are \" and \n with the high bit set. */
+    static const char letters[] = "\"\\/bfnrtu\"\\nnnxX0 \x01\x80\xa2\xee";
+    const int docs = h_light() ? 300 : 3000;
+    long errors = 0;
+    for (int d = 0; d < docs; d++) {
+        bytes t = {0};
+        b_str(&t, "[\"");
+        const size_t len = 200 + h_below(3000);
+        const int density = 2 + (int)h_below(30); /* one special per `density` bytes */
+        while (t.n < len) {
+            if (h_below((uint64_t)density)) {
+                const char ch = (char)(h_below(8) ? 0x23 + h_below(0x5b - 0x23 + 1) : 0x5d + h_below(0x7f - 0x5d));
+                b_add(&t, &ch, 1);
+                continue;
+            }
+            const uint64_t k = h_below(100);
+            if (k < 70) { /* a run of backslashes and the byte after it */
+                const size_t run_len = h_below(4) ? 1 : 1 + h_below(9);
+                for (size_t i = 0; i < run_len; i++)
+                    b_str(&t, "\\");
+                const int odd = d % 2 && h_below(300) == 0; /* a bad escape, in half the documents */
+                char ch = (char)(odd ? letters[h_below(sizeof letters - 1)] : "\"\\/bfnrtu"[h_below(9)]);
+                if ((ch == '"' || ch == '\\') && run_len % 2 == 0 && !odd)
+                    ch = 'n'; /* not escaped: a quote would end the string, a backslash escape what follows */
+                b_add(&t, &ch, 1);
+                if (ch == 'u' && (!odd || h_below(2)))
+                    b_str(&t, h_below(2) ? "00e9" : "d83d\\ude00");
+            } else if (k < 80) {
+                const char hi = (char)(0x80 + h_below(0x80));
+                b_add(&t, &hi, 1);
+            } else if (k < 81 && d % 4 == 1 && h_below(10) == 0) {
+                b_str(&t, "\""); /* the string ends: what follows is an error or more JSON */
+                if (h_below(2))
+                    b_str(&t, ",\"");
+            } else if (k < 82 && d % 8 == 3 && h_below(10) == 0) {
+                const char c = (char)h_below(0x20);
+                b_add(&t, &c, 1);
+            } else
+                b_str(&t, "\\n");
+        }
+        b_str(&t, "\"]");
+        lg ref = {0};
+        uint64_t ref_off = UINT64_MAX;
+        narrow = 1;
+        const int ref_r = run(t.p, t.n, NULL, 0, &ref, &ref_off);
+        narrow = 0;
+        errors += ref_r < 0;
+        for (int k = 0; k < 3; k++) {
+            size_t nc = 0, *c = k ? cuts_random(t.n, &nc) : NULL;
+            lg l = {0};
+            uint64_t off = UINT64_MAX;
+            const int r = run(t.p, t.n, c, nc, &l, &off);
+            free(c);
+            if (l.bad)
+                FAILF("doc %d: %s", d, l.bad);
+            else if (r != ref_r || off != ref_off)
+                FAILF("doc %d: returned %d at %" PRIu64 ", generic gave %d at %" PRIu64, d, r, off,
+                      ref_r, ref_off);
+            else if (!b_eq(&l.out, &ref.out))
+                FAILF("doc %d: %s", d, diff("wide vs generic", &ref.out, &l.out));
+            lg_free(&l);
+        }
+        lg_free(&ref);
+        b_free(&t);
+    }
+    printf("# %d documents, %ld of them malformed, same events from both decoders\n", docs, errors);
+}
+
 /* ---- generated documents, with the events the generator expects ---------------------- */
 
 typedef struct gen {
@@ -1003,6 +1085,7 @@ int main(void)
     RUN(feed_results_and_sticky);
     RUN(callback_stop);
     RUN(big_strings);
+    RUN(wide_decoder);
     RUN(generated_documents);
     if (find_suite()) {
         RUN(jsontestsuite_y);
