@@ -95,9 +95,9 @@ static void est_destroy(void *state) { free(state); }
 
 static const spill_counter_vtab est_vtabs[] = {
     /* The estimate never passes the bytes fed (tokens.h), times the multiplier. */
-    {"estimate:claude*1.10", (void *)&est_claude, est_create, est_feed, est_count, est_destroy, NULL, NULL, 1.10},
-    {"estimate:o200k", (void *)&est_o200k, est_create, est_feed, est_count, est_destroy, NULL, NULL, 1.0},
-    {"estimate:cl100k", (void *)&est_cl100k, est_create, est_feed, est_count, est_destroy, NULL, NULL, 1.0},
+    {"estimate:claude*1.10", (void *)&est_claude, est_create, est_feed, est_count, est_destroy, NULL, NULL, 1.10, NULL},
+    {"estimate:o200k", (void *)&est_o200k, est_create, est_feed, est_count, est_destroy, NULL, NULL, 1.0, NULL},
+    {"estimate:cl100k", (void *)&est_cl100k, est_create, est_feed, est_count, est_destroy, NULL, NULL, 1.0, NULL},
 };
 
 const spill_counter_vtab *spill_estimator(const char *vocab)

@@ -34,6 +34,7 @@ typedef struct rw_payload {
     int depth;                     /* of the value (structuredContent end) */
     void *obj;
     void *counter, *sampled;       /* tokens of the first bytes; of sampled windows after */
+    const spill_counter_vtab *sv;  /* sampled's counter: cv's sampler, or cv */
     const spill_counter_vtab *cv;  /* the interface they were made by (reconfigure may
                                       change f->counter while they live) */
     uint64_t sampled_bytes;

@@ -99,7 +99,7 @@ static void count_tokens(rw_payload *pl, const unsigned char *p, size_t n)
             uint64_t rel = at - COUNT_ALL, win = rel / SAMPLE_WIN, in = rel % SAMPLE_WIN;
             k = (size_t)(SAMPLE_WIN - in) < n ? (size_t)(SAMPLE_WIN - in) : n;
             if (win % SAMPLE_EVERY == 0 && pl->sampled) {
-                pl->cv->feed(pl->sampled, p, k);
+                pl->sv->feed(pl->sampled, p, k);
                 pl->sampled_bytes += k;
             }
         }
@@ -115,7 +115,7 @@ static uint64_t payload_tokens(const rw_payload *pl)
         return 0;
     uint64_t t = spill__counter_final(pl->cv, pl->counter);
     if (pl->total > COUNT_ALL && pl->sampled && pl->sampled_bytes)
-        t += (uint64_t)((double)spill__counter_final(pl->cv, pl->sampled) *
+        t += (uint64_t)((double)spill__counter_final(pl->sv, pl->sampled) *
                         (double)(pl->total - COUNT_ALL) / (double)pl->sampled_bytes);
     return t;
 }
@@ -219,7 +219,7 @@ static void pl_reset(spill_filter *f, spill__rw *r)
     if (pl->counter)
         pl->cv->destroy(pl->counter);
     if (pl->sampled)
-        pl->cv->destroy(pl->sampled);
+        pl->sv->destroy(pl->sampled);
     unsigned char *raw = pl->raw, *dec = pl->dec, *b64 = pl->b64out;
     unsigned char *head = pl->pv.head, *tail = pl->pv.tail;
     size_t raw_cap = pl->raw_cap;
@@ -261,9 +261,10 @@ static int pl_begin(spill_filter *f, spill__rw *r, spill__slot slot, const spill
     spill__preview_init(&pl->pv, pl->pv.head, f->o.preview_head_bytes, pl->pv.tail,
                         f->o.preview_tail_bytes, slot != S_B64_REBUILD);
     pl->cv = f->counter;
-    int rc = f->counter->create(f->counter->ctx, &pl->counter);
+    pl->sv = f->counter->sampler ? f->counter->sampler : f->counter;
+    int rc = pl->cv->create(pl->cv->ctx, &pl->counter);
     if (rc == 0)
-        rc = f->counter->create(f->counter->ctx, &pl->sampled);
+        rc = pl->sv->create(pl->sv->ctx, &pl->sampled);
     if (rc)
         return spill__ferror(f, rc, ev->off, "cannot create a token counter");
     return 0;

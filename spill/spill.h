@@ -308,7 +308,7 @@ void spill_store_sink(spill_store *st, spill_object_sink *sink);
  * as the vtab (state_name's as long as the state). max_per_byte, when not 0, is a
  * bound no input can pass: count() <= max_per_byte x bytes fed. The filter then counts
  * nothing while that bound stays under the threshold, which makes small results (most
- * of them) cost no counting at all. */
+ * of them) cost no counting at all. sampler: see below. */
 typedef struct spill_counter_vtab {
     const char *name; /* shown in handles, e.g. "estimate:claude*1.10" */
     void *ctx;
@@ -319,6 +319,11 @@ typedef struct spill_counter_vtab {
     void (*finish)(void *state);
     const char *(*state_name)(const void *state);
     double max_per_byte;
+    /* Optional: the counter for the windows sampled from a payload past its first 4 MiB,
+     * whose count is only scaled up and reported (NULL: this counter). An exact counter
+     * names its own estimator here, so a large output is counted exactly up to the
+     * threshold once, not once more for the samples. */
+    const struct spill_counter_vtab *sampler;
 } spill_counter_vtab;
 
 /* The built-in calibrated estimator: vocab "claude" (legacy Claude, reported x1.10),

@@ -9,7 +9,7 @@
 
 /* A counter interface made by spill_tokenizer_counter; kept in the tokenizer's list. */
 typedef struct tk_vtab {
-    spill_counter_vtab v;
+    spill_counter_vtab v, sampler; /* the counter; the same estimating from the start */
     struct tk_vtab *next;
     const spill_tokenizer *tk;
     spill_count_opts o;
@@ -191,6 +191,16 @@ static int vt_create(void *ctx, void **state)
     *state = x;
     return 0;
 }
+/* The sampler: an early exit at 0 tokens, so it estimates from its first piece on. */
+static int vt_create_sampler(void *ctx, void **state)
+{
+    const tk_vtab *t = ctx;
+    spill__exact *x = spill__exact_new(t->tk->ranks, t->tk->vocab, t->o.multiplier, 0, t->o.piece_cap, t);
+    if (!x)
+        return SPILL_E_NOMEM;
+    *state = x;
+    return 0;
+}
 static void vt_feed(void *state, const void *p, size_t n) { spill__exact_feed(state, p, n); }
 static uint64_t vt_count(const void *state)
 {
@@ -242,6 +252,10 @@ const spill_counter_vtab *spill_tokenizer_counter(spill_tokenizer *tk, const spi
      * per input byte (an invalid byte becomes U+FFFD), and NFKC's largest expansion in
      * UTF-8 is 11 bytes per byte (U+FDFA, 3 bytes, becomes 33; UAX #15). */
     t->v.max_per_byte = (tk->vocab == SPILL__VOCAB_CLAUDE ? 11.0 : 3.0) * o.multiplier;
+    t->sampler = t->v;
+    t->sampler.name = t->name_est;
+    t->sampler.create = vt_create_sampler;
+    t->v.sampler = &t->sampler;
     t->next = tk->vtabs;
     tk->vtabs = t;
     return &t->v;

@@ -694,7 +694,7 @@ static void lz_destroy(void *state) { free(state); }
  * was spilled, and the bytes the counter saw in *fed. */
 static int lz_run(double max_per_byte, size_t n, const char *tool, int late_id, uint64_t *fed)
 {
-    spill_counter_vtab cv = {"bytes", NULL, lz_create, lz_feed, lz_count, lz_destroy, NULL, NULL, max_per_byte};
+    spill_counter_vtab cv = {"bytes", NULL, lz_create, lz_feed, lz_count, lz_destroy, NULL, NULL, max_per_byte, NULL};
     spill_rule rule[] = {{NULL, "tiny_tool", NULL, 1000}};
     bytes c2s = {0}, s2c = {0}, text = {0};
     char head[256];
