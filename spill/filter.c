@@ -531,6 +531,10 @@ static int probe_cb(void *ud, const spill__scan_ev *ev)
         d->pl_depth = ev->depth;
         d->pl_off = ev->off;
         d->payload_seen = 1;
+        if (d->npayloads++ == 0) {
+            d->first_slot = slot;
+            d->first_off = ev->off;
+        }
         return 0;
     }
     if (d->pl_slot == S_NONE)
@@ -563,6 +567,12 @@ static int start_rewrite(spill_filter *f, dirstate *d)
     int rc = spill__rw_begin(f);
     if (rc)
         return rc;
+    /* All the counter saw is the start of one text payload of a single message (not a
+     * batch, where it spans the messages): the rewrite counts that payload on from it. */
+    if (d->counter && d->npayloads == 1 && d->walk->msg_depth == 0 &&
+        (d->first_slot == S_TEXT_INPLACE || d->first_slot == S_TEXT_REBUILD) &&
+        spill__rw_handoff(f, d->counter, d->cv, d->payload_bytes, d->first_off, d->first_slot))
+        d->counter = NULL;
     d->mode = M_REWRITE;
     return spill__rw_feed(f, d->buf, d->len);
 }
@@ -594,6 +604,7 @@ static int msg_begin(spill_filter *f, spill_dir dir)
     d->payload_bytes = 0;
     d->lazy_len = 0;
     d->pl_slot = S_NONE;
+    d->npayloads = 0;
     if (!f->base_valid) { /* rules are re-read only when client or server change */
         f->base_threshold = threshold_for(f, NULL);
         f->base_valid = 1;

@@ -38,6 +38,7 @@ typedef struct rw_payload {
     const spill_counter_vtab *cv;  /* the interface they were made by (reconfigure may
                                       change f->counter while they live) */
     uint64_t sampled_bytes;
+    uint64_t counted;              /* the first bytes counter had when it was handed over */
     spill__b64 b64, b64check;      /* decoding (spilling), checking (staged) */
     unsigned char *b64out;
     spill__preview pv;
@@ -73,6 +74,13 @@ typedef struct spill__rw {
     int spilled_any;
     int structured_replaced;
     spill__buf notes;              /* ids stored, for a result that cannot be rewritten */
+    /* The decision's counter, when all it counted is the first handoff_bytes bytes of
+     * the payload at message offset handoff_off: that payload's count goes on from it
+     * rather than counting those bytes (exactly, up to the threshold) a second time. */
+    void *handoff;
+    const spill_counter_vtab *handoff_cv;
+    uint64_t handoff_bytes, handoff_off;
+    int handoff_slot;
 } spill__rw;
 
 typedef struct dirstate {
@@ -92,6 +100,8 @@ typedef struct dirstate {
     uint64_t threshold;
     int pl_slot, pl_depth;
     uint64_t pl_off;
+    int npayloads, first_slot;     /* payloads begun in the message; the first one's slot */
+    uint64_t first_off;
     spill__rw *rw;
 } dirstate;
 
@@ -137,6 +147,10 @@ int spill__emit_failure(spill_filter *f, const spill__msg *m, const char *why, c
                         const char *term, size_t tn);
 
 int spill__rw_begin(spill_filter *f);
+/* Offers the decision's counter (see spill__rw.handoff); returns 1 if the rewrite took
+ * it (it then owns and frees it), 0 if the caller keeps it. */
+int spill__rw_handoff(spill_filter *f, void *counter, const spill_counter_vtab *cv, uint64_t bytes,
+                      uint64_t off, int slot);
 int spill__rw_feed(spill_filter *f, const unsigned char *p, size_t n);
 /* Ends the message: emits the rewritten message and term. cut_off: the stream ended. */
 int spill__rw_end(spill_filter *f, const char *term, size_t tn, int cut_off);

@@ -94,7 +94,10 @@ static void count_tokens(rw_payload *pl, const unsigned char *p, size_t n)
         size_t k;
         if (at < COUNT_ALL) {
             k = (size_t)(COUNT_ALL - at) < n ? (size_t)(COUNT_ALL - at) : n;
-            pl->cv->feed(pl->counter, p, k);
+            if (at + k > pl->counted) { /* the bytes a handed-over counter has seen are skipped */
+                const size_t skip = at < pl->counted ? (size_t)(pl->counted - at) : 0;
+                pl->cv->feed(pl->counter, p + skip, k - skip);
+            }
         } else {
             uint64_t rel = at - COUNT_ALL, win = rel / SAMPLE_WIN, in = rel % SAMPLE_WIN;
             k = (size_t)(SAMPLE_WIN - in) < n ? (size_t)(SAMPLE_WIN - in) : n;
@@ -260,9 +263,17 @@ static int pl_begin(spill_filter *f, spill__rw *r, spill__slot slot, const spill
     where_label(r, slot, ev->depth, pl->where, sizeof pl->where);
     spill__preview_init(&pl->pv, pl->pv.head, f->o.preview_head_bytes, pl->pv.tail,
                         f->o.preview_tail_bytes, slot != S_B64_REBUILD);
-    pl->cv = f->counter;
-    pl->sv = f->counter->sampler ? f->counter->sampler : f->counter;
-    int rc = pl->cv->create(pl->cv->ctx, &pl->counter);
+    int rc = 0;
+    if (r->handoff && r->handoff_off == ev->off && r->handoff_slot == (int)slot) {
+        pl->cv = r->handoff_cv;
+        pl->counter = r->handoff;
+        pl->counted = r->handoff_bytes;
+        r->handoff = NULL;
+    } else {
+        pl->cv = f->counter;
+        rc = pl->cv->create(pl->cv->ctx, &pl->counter);
+    }
+    pl->sv = pl->cv->sampler ? pl->cv->sampler : pl->cv;
     if (rc == 0)
         rc = pl->sv->create(pl->sv->ctx, &pl->sampled);
     if (rc)
@@ -547,6 +558,28 @@ member_end:
     return 0;
 }
 
+static void drop_handoff(spill__rw *r)
+{
+    if (r->handoff)
+        r->handoff_cv->destroy(r->handoff);
+    r->handoff = NULL;
+}
+
+int spill__rw_handoff(spill_filter *f, void *counter, const spill_counter_vtab *cv, uint64_t bytes,
+                      uint64_t off, int slot)
+{
+    spill__rw *r = f->d[SPILL_S2C].rw;
+    if (bytes > COUNT_ALL) /* more than the payload's count takes whole */
+        return 0;
+    drop_handoff(r);
+    r->handoff = counter;
+    r->handoff_cv = cv;
+    r->handoff_bytes = bytes;
+    r->handoff_off = off;
+    r->handoff_slot = slot;
+    return 1;
+}
+
 int spill__rw_begin(spill_filter *f)
 {
     dirstate *d = &f->d[SPILL_S2C];
@@ -572,6 +605,7 @@ int spill__rw_begin(spill_filter *f)
         r->notes.max = 64u << 10;
     }
     pl_reset(f, r);
+    drop_handoff(r);
     spill__scan_init(&r->sc);
     spill__walk_init(&r->walk);
     r->out.len = r->handle.len = r->notes.len = r->item_text.len = 0;
@@ -663,6 +697,7 @@ int spill__rw_end(spill_filter *f, const char *term, size_t tn, int cut_off)
             rc = spill__femit(f, SPILL_S2C, term, tn);
     }
     pl_reset(f, r);
+    drop_handoff(r);
     return rc;
 }
 
@@ -672,6 +707,7 @@ void spill__rw_free(spill_filter *f)
     if (!r)
         return;
     pl_reset(f, r);
+    drop_handoff(r);
     spill__ffree(f, r->pl.raw);
     spill__ffree(f, r->pl.dec);
     spill__ffree(f, r->pl.b64out);

@@ -745,11 +745,96 @@ static void lazy_counting(void)
     ASSERT_EQ(fed, 0);
 }
 
+/* ---- the decision's counter goes on counting the payload ------------------------- */
+
+/* Runs one tools/call answered by s2c (built from the parts: a text of n bytes where
+ * a part is NULL, the parts' own bytes otherwise) through a filter whose counter
+ * calls each byte a token (threshold 2000), fed `chunk` bytes at a time. Returns the
+ * bytes all counter states were fed; *out gets the output. */
+static uint64_t ho_run(const char *const *parts, const size_t *sizes, size_t nparts, size_t chunk,
+                       bytes *out)
+{
+    spill_counter_vtab cv = {"bytes", NULL, lz_create, lz_feed, lz_count, lz_destroy, NULL, NULL, 1.0, NULL};
+    bytes c2s = {0}, s2c = {0};
+    const char *call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\"}}\n";
+    put(&c2s, call, strlen(call));
+    for (size_t i = 0; i < nparts; i++)
+        if (parts[i])
+            put(&s2c, parts[i], strlen(parts[i]));
+        else
+            for (size_t k = 0; k < sizes[i]; k++)
+                put(&s2c, "abcdefgh" + k % 8, 1);
+    spill_filter_opts o;
+    spill_filter_opts_init(&o);
+    o.threshold_tokens = 2000;
+    o.min_spill_bytes = 256;
+    o.client_defaults = 0;
+    o.counter = &cv;
+    mem_sink sink;
+    spill_object_sink sk;
+    sink_start(&sink, &sk);
+    o.sink = &sk;
+    o.emit = out_emit;
+    o.emit_ud = out;
+    spill_filter *f = NULL;
+    lz_fed = 0;
+    int rc = spill_filter_new(&f, &o);
+    if (rc == 0)
+        rc = spill_filter_feed(f, SPILL_C2S, c2s.p, c2s.n);
+    for (size_t i = 0; rc == 0 && i < s2c.n; i += chunk)
+        rc = spill_filter_feed(f, SPILL_S2C, s2c.p + i, s2c.n - i < chunk ? s2c.n - i : chunk);
+    spill_filter_free(f);
+    sink_clear(&sink);
+    free(c2s.p);
+    free(s2c.p);
+    return rc ? UINT64_MAX : lz_fed;
+}
+
+static int has(const bytes *b, const char *s) { return b->n && memmem(b->p, b->n, s, strlen(s)) != NULL; }
+
+static void counter_handover(void)
+{
+    static const char *const head = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"";
+    static const char *const mid = "\"},{\"type\":\"text\",\"text\":\"";
+    static const char *const end = "\"}]}}\n";
+    for (int w = 0; w < 2; w++) {
+        const size_t chunk = w ? 1 : 1u << 20;
+        bytes out = {0};
+        /* One payload: the bytes the decision counted are not counted again. */
+        const char *one[] = {head, NULL, end};
+        const size_t one_n[] = {0, 10000, 0};
+        ASSERT_EQ(ho_run(one, one_n, 3, chunk, &out), 10000);
+        ASSERT(has(&out, "about 10,000 tokens (bytes)"));
+        out.n = 0;
+        /* Decided inside the first of two: it goes on; the second has its own counter. */
+        const char *two[] = {head, NULL, mid, NULL, end};
+        const size_t two_n[] = {0, 3000, 0, 3000, 0};
+        ASSERT_EQ(ho_run(two, two_n, 5, chunk, &out), 6000);
+        ASSERT(has(&out, "about 3,000 tokens (bytes)"));
+        out.n = 0;
+        /* Decided in the second: the decision's count spans both, so both start over
+         * (the decision saw 2001 bytes or more, as the scanner's chunks fell). */
+        const size_t small_n[] = {0, 1500, 0, 1500, 0};
+        uint64_t fed = ho_run(two, small_n, 5, chunk, &out);
+        ASSERT(fed >= 2001 + 3000 && fed <= 3000 + 3000);
+        ASSERT(has(&out, "about 1,500 tokens (bytes)"));
+        out.n = 0;
+        /* A batch: the decision's count may span its messages, so it is not handed on. */
+        const char *batch[] = {"[", head, NULL, "\"}]}}]\n"};
+        const size_t batch_n[] = {0, 0, 10000, 0};
+        fed = ho_run(batch, batch_n, 4, chunk, &out);
+        ASSERT(fed >= 2001 + 10000 && fed <= 2 * 10000);
+        ASSERT(has(&out, "about 10,000 tokens (bytes)"));
+        free(out.p);
+    }
+}
+
 int main(void)
 {
     h_seed();
     RUN(thresholds);
     RUN(lazy_counting);
+    RUN(counter_handover);
     RUN(message_framing);
     RUN(transcripts);
     RUN(allocation_failures);
