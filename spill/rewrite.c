@@ -85,7 +85,7 @@ static int start_spill(spill_filter *f, spill__rw *r)
  * this number is only reported, and counting all of a 1 GB output would cost more
  * CPU than parsing it. Windows sit at fixed payload offsets, so any chunking gives
  * the same count. */
-enum { COUNT_ALL = 4 << 20, SAMPLE_WIN = 64 << 10, SAMPLE_EVERY = 8 };
+enum { COUNT_ALL = 4 << 20, SAMPLE_WIN = 64 << 10, SAMPLE_EVERY = 16 };
 
 static void count_tokens(rw_payload *pl, const unsigned char *p, size_t n)
 {
