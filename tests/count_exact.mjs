@@ -4,7 +4,7 @@
 // (legacy Claude). Run by tests/cli/test_count_exact.sh; prints "ok - ..." lines.
 //
 //   node count_exact.mjs --bin EXACT_COUNT --tmp DIR --seed N [--fuzz N] [--kb N]
-//                        [--shared PATH/make-corpus.mjs]
+//                        [--shared PATH/make-corpus.mjs | --no-shared WHY]
 // (a) the project's corpus (bench/calibrate/corpus.mjs, seed 1, all classes + mix),
 //     also checked under every chunking 1..64 B (64 KiB prefixes), powers of two to
 //     1 MiB and random splits (exact_count --check-chunks all);
@@ -29,6 +29,7 @@ const opt = (k, d) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] :
 const bin = opt("--bin"), tmp = opt("--tmp"), seed = Number(opt("--seed", 1));
 const nfuzz = Number(opt("--fuzz", 100000)), kb = Number(opt("--kb", 512));
 const shared = opt("--shared", "");
+const sharedOff = opt("--no-shared", ""); // why the research corpus is not run here
 const VOC = ["claude", "o200k", "cl100k"];
 const ok = (n) => console.log(`ok - ${n}`);
 const notok = (n, why) => console.log(`not ok - ${n}: ${why}`);
@@ -100,7 +101,9 @@ const GOLDEN = { // research/token-counting.md §3b A: o200k, cl100k, legacy Cla
   logs: [1341852, 1331143, 1384625], cjk: [699822, 1053366, 1037293], base64: [2397264, 2516580, 2473218],
   mix: [7432252, null, null],
 };
-if (!shared || !existsSync(shared)) {
+if (sharedOff) {
+  skip("research corpus (make-corpus.mjs seed 20240601)", sharedOff);
+} else if (!shared || !existsSync(shared)) {
   skip("research corpus (make-corpus.mjs seed 20240601)", `SKIPPED LOUDLY: ${shared || "../shared/tools/make-corpus.mjs"} is not there`);
 } else {
   const t0 = Date.now();

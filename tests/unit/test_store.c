@@ -312,6 +312,23 @@ static void line_edges(void)
     free(p);
     spill_store_close(st);
     h_rmrf(dir);
+    /* Newlines only, in 1 MiB frames: far more per frame than a byte counter holds. */
+    dir = h_tmpdir();
+    st = open_store(dir, 1u << 20, 1);
+    ASSERT(st);
+    n = (3u << 20) + 7;
+    p = malloc(n);
+    ASSERT(p);
+    memset(p, '\n', n);
+    p[12345] = 'x';
+    ASSERT_OK(spill_store_put(st, p, n, NULL, &info));
+    ASSERT_EQ(info.lines, n - 1);
+    char why[300];
+    if (!check_object(st, &info, p, n, why, sizeof why))
+        FAILF("newlines only: %s", why);
+    free(p);
+    spill_store_close(st);
+    h_rmrf(dir);
 }
 
 static int count_files(const char *dir)
