@@ -503,8 +503,20 @@ gcmp() { # gcmp "SPILL GREP ARGS" "GNU GREP ARGS" LABEL
   local label=$3
   eval "run \"\$SPILL\" --store \"\$S4\" grep \"\$GID\" $1"
   local rc1=$RC
-  eval "grep $2 -- \"\$GF\"" >"$T/want" 2>/dev/null
+  eval "grep $2 -- \"\$GF\"" >"$T/want0" 2>/dev/null
   local rc2=$?
+  # spill keeps 64 KiB of a line held for before-context (the last N lines) and says
+  # where it cut; the text has lines of up to 100 KB, so GNU grep's are cut the same
+  # way. A line within N after a match is printed as it streams, whole.
+  local ctx; ctx=$(printf '%s' "$2" | sed -n 's/.*-C \([0-9]*\).*/\1/p')
+  LC_ALL=C awk -v cap=65536 -v c="${ctx:-0}" '
+    match($0, /^[0-9]+:/) { last = substr($0, 1, RLENGTH - 1) + 0; print; next }
+    match($0, /^[0-9]+-/) {
+      n = substr($0, 1, RLENGTH - 1) + 0
+      if (!(last && n <= last + c) && length($0) - RLENGTH > cap) {
+        print substr($0, 1, RLENGTH + cap) " [spill: line cut here; read it whole with spill cat --lines]"; next
+      }
+    } { print }' "$T/want0" >"$T/want"
   [ "$rc1" = "$rc2" ] || bad "$label: exit $rc1, grep exits $rc2 ($(errline))" || return
   cmp -s "$T/out" "$T/want" || bad "$label: output differs from grep ($(wc -l <"$T/out") vs $(wc -l <"$T/want") lines; first diff: $(diff "$T/out" "$T/want" | sed -n 2p | cut -c1-80))"
 }
@@ -551,6 +563,20 @@ c_grep_context() {
   gcmp "'$W_MID' -C 7" "-n -C 7 -e '$W_MID'" "-C 7"
 }
 tcase "grep -C N output (N-context lines, -- separators) equals grep -n -C N" c_grep_context
+
+c_grep_context_long() {
+  # A 100 KB line before a match (held back: cut at 64 KiB, marked) and a 70 KB line
+  # after it (printed as it streams: whole), as gcmp expects of any text.
+  local GF=$T/longctx GID
+  { echo alpha; head -c 100000 /dev/zero | tr '\0' x; echo; echo "the needle"; head -c 70000 /dev/zero | tr '\0' y; echo
+    echo beta; echo gamma; echo delta; echo "needle again"; } >"$GF"
+  GID=$("$SPILL" --store "$S4" put "$GF" --frame-size 4096 -q) || bad "put failed" || return
+  gcmp "needle -C 2" "-n -C 2 -e needle" "-C 2 around long lines" || return
+  [ "$(LC_ALL=C awk '/^2-x+ \[spill: line cut here/ { print length($1) }' "$T/out")" = 65538 ] ||
+    bad "the 100 KB line before the match is not cut at 64 KiB and marked" || return
+  [ "$(LC_ALL=C awk '/^4-y+$/ { print length($0) }' "$T/out")" = 70002 ] || bad "the 70 KB line after the match is not whole"
+}
+tcase "grep -C: a line held for before-context is cut at 64 KiB and says so; after-context is whole" c_grep_context_long
 
 c_grep_edges() {
   # first line, last line without a newline
