@@ -537,7 +537,8 @@ static void allocation_failures(void)
  * whole) through a filter with options o, an in-memory sink and output. Returns 1 if
  * something was spilled, 0 if not (then the output must be s2c byte for byte, else
  * -2), -1 if the filter failed. Frees c2s and s2c. */
-static int call_spills(spill_filter_opts *o, bytes *c2s, bytes *s2c, size_t chunk)
+/* call_spills() that also hands back the output (keep: where it goes, or NULL). */
+static int call_spills_out(spill_filter_opts *o, bytes *c2s, bytes *s2c, size_t chunk, bytes *keep)
 {
     bytes out = {0};
     mem_sink sink;
@@ -563,8 +564,16 @@ static int call_spills(spill_filter_opts *o, bytes *c2s, bytes *s2c, size_t chun
     sink_clear(&sink);
     free(c2s->p);
     free(s2c->p);
-    free(out.p);
+    if (keep)
+        *keep = out;
+    else
+        free(out.p);
     return spilled;
+}
+
+static int call_spills(spill_filter_opts *o, bytes *c2s, bytes *s2c, size_t chunk)
+{
+    return call_spills_out(o, c2s, s2c, chunk, NULL);
 }
 
 static int spilled_with(const char *client, const spill_rule *rules, size_t nrules, int defaults,
@@ -750,7 +759,8 @@ static void lazy_counting(void)
 /* Runs one tools/call answered by s2c (built from the parts: a text of n bytes where
  * a part is NULL, the parts' own bytes otherwise) through a filter whose counter
  * calls each byte a token (threshold 2000), fed `chunk` bytes at a time. Returns the
- * bytes all counter states were fed; *out gets the output. */
+ * bytes all counter states were fed (UINT64_MAX if nothing spilled); *out gets the
+ * output. */
 static uint64_t ho_run(const char *const *parts, const size_t *sizes, size_t nparts, size_t chunk,
                        bytes *out)
 {
@@ -770,24 +780,10 @@ static uint64_t ho_run(const char *const *parts, const size_t *sizes, size_t npa
     o.min_spill_bytes = 256;
     o.client_defaults = 0;
     o.counter = &cv;
-    mem_sink sink;
-    spill_object_sink sk;
-    sink_start(&sink, &sk);
-    o.sink = &sk;
-    o.emit = out_emit;
-    o.emit_ud = out;
-    spill_filter *f = NULL;
     lz_fed = 0;
-    int rc = spill_filter_new(&f, &o);
-    if (rc == 0)
-        rc = spill_filter_feed(f, SPILL_C2S, c2s.p, c2s.n);
-    for (size_t i = 0; rc == 0 && i < s2c.n; i += chunk)
-        rc = spill_filter_feed(f, SPILL_S2C, s2c.p + i, s2c.n - i < chunk ? s2c.n - i : chunk);
-    spill_filter_free(f);
-    sink_clear(&sink);
-    free(c2s.p);
-    free(s2c.p);
-    return rc ? UINT64_MAX : lz_fed;
+    free(out->p);
+    const int spilled = call_spills_out(&o, &c2s, &s2c, chunk, out);
+    return spilled == 1 ? lz_fed : UINT64_MAX;
 }
 
 static int has(const bytes *b, const char *s) { return b->n && memmem(b->p, b->n, s, strlen(s)) != NULL; }
@@ -805,20 +801,17 @@ static void counter_handover(void)
         const size_t one_n[] = {0, 10000, 0};
         ASSERT_EQ(ho_run(one, one_n, 3, chunk, &out), 10000);
         ASSERT(has(&out, "about 10,000 tokens (bytes)"));
-        out.n = 0;
         /* Decided inside the first of two: it goes on; the second has its own counter. */
         const char *two[] = {head, NULL, mid, NULL, end};
         const size_t two_n[] = {0, 3000, 0, 3000, 0};
         ASSERT_EQ(ho_run(two, two_n, 5, chunk, &out), 6000);
         ASSERT(has(&out, "about 3,000 tokens (bytes)"));
-        out.n = 0;
         /* Decided in the second: the decision's count spans both, so both start over
          * (the decision saw 2001 bytes or more, as the scanner's chunks fell). */
         const size_t small_n[] = {0, 1500, 0, 1500, 0};
         uint64_t fed = ho_run(two, small_n, 5, chunk, &out);
         ASSERT(fed >= 2001 + 3000 && fed <= 3000 + 3000);
         ASSERT(has(&out, "about 1,500 tokens (bytes)"));
-        out.n = 0;
         /* A batch: the decision's count may span its messages, so it is not handed on. */
         const char *batch[] = {"[", head, NULL, "\"}]}}]\n"};
         const size_t batch_n[] = {0, 0, 10000, 0};
