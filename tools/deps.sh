@@ -3,6 +3,8 @@
 #   --list     every Debian package `make deps` could ask for on this machine
 #   --missing  those of them not installed yet
 #   --install  installs the missing ones (apt-get as root, else through sudo)
+#   --simulate refreshes the package lists and simulates installing the whole --list
+#              (apt-get install -s): fails on a conflict even where all is installed (.ci/run)
 #
 # Node.js is the exception to "ask Debian": where a node >= 20 with a working npm is
 # already on PATH (from nodesource, nvm, a tarball), asking apt for Debian's nodejs and
@@ -36,6 +38,15 @@ missing() {
 case "${1:---install}" in
   --list) list | tr ' ' '\n' | sed '/^$/d' ;;
   --missing) missing ;;
+  --simulate)
+    if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+    $SUDO apt-get update -qq
+    if ! out=$(apt-get install -s $(list) 2>&1); then
+      printf '%s\n' "$out" | tail -n 15 >&2
+      echo "deps: installing $(list | tr '\n' ' ')would fail on this machine (above)" >&2
+      exit 1
+    fi
+    echo "deps: the install of every package make deps could ask for simulates cleanly" ;;
   --install)
     pkgs=$(missing | tr '\n' ' ')
     if [ -z "$pkgs" ]; then echo "deps: every Debian package is installed"; exit 0; fi
@@ -44,5 +55,5 @@ case "${1:---install}" in
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $pkgs
     node_usable || { echo "deps: node >= 20 with npm is still not on PATH" >&2; exit 1; } ;;
-  *) echo "usage: tools/deps.sh [--list|--missing|--install]" >&2; exit 2 ;;
+  *) echo "usage: tools/deps.sh [--list|--missing|--install|--simulate]" >&2; exit 2 ;;
 esac
