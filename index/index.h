@@ -39,6 +39,12 @@ typedef struct spill_index_stats {
     uint64_t map_size, used_bytes;
 } spill_index_stats;
 
+/* Before opening: walks dir/data.mdb in a child process, so that a truncated or
+ * scribbled file is reported (SPILL_E_INDEX, a one-line reason in why) instead of
+ * killing the caller with SIGBUS or SIGSEGV once LMDB maps it. 0 when it is sound,
+ * empty or absent (check.c). */
+int spill_index_check(const char *dir, char *why, size_t cap);
+
 /* Opens dir/data.mdb (dir must exist). map_size is the initial map; it grows by
  * doubling on MDB_MAP_FULL. Clears reader slots of dead processes. */
 int spill_index_open(spill_index **ix, const char *dir, size_t map_size, int read_only);

@@ -61,7 +61,7 @@ int cli_open(cli *c, spill_store **st)
     if (rc == SPILL_E_INVAL)
         return cli_error("bad store options (level, frame size 4096..268435456, threads 1..16)");
     if (rc)
-        return cli_error("cannot open store %s: %s", dir, spill_strerror(rc));
+        return cli_error("cannot open store %s: %s", dir, spill_store_last_error(NULL));
     return 0;
 }
 

@@ -92,7 +92,10 @@ int spill_store_open(spill_store **st, const spill_store_opts *o);
 void spill_store_close(spill_store *st); /* NULL ok */
 
 /* The detail of the last failure on this store (e.g. the object id and frame of a
- * corruption, or the file that could not be written). Valid until the next call. */
+ * corruption, or the file that could not be written). Valid until the next call.
+ * st NULL: the detail of the last spill_store_open that failed in this process.
+ * spill_store_stat, spill_store_resolve and the reads take st NULL too: they fail
+ * with that open's code, so a program can run on without its store. */
 const char *spill_store_last_error(const spill_store *st);
 const char *spill_store_dir(const spill_store *st);
 
@@ -298,6 +301,9 @@ typedef struct spill_object_sink {
 
 /* Fills sink with the object store st as the destination (st must outlive it). */
 void spill_store_sink(spill_store *st, spill_object_sink *sink);
+/* A sink for when the store could not be opened: every begin fails with the open's
+ * code, and last_error gives its detail (spill_store_last_error(NULL)). */
+void spill_store_unavailable_sink(spill_object_sink *sink);
 
 /* A token counter: create/feed/count/destroy one state per payload. count may be
  * called at any time (the filter decides on it as bytes arrive). The members after
