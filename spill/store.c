@@ -199,7 +199,35 @@ int spill__sweep_temps(spill_store *st, int64_t grace_s, uint64_t *removed)
     return rc;
 }
 
+/* Keeps a damaged index for whoever wants to look at it, out of LMDB's way: a
+ * process that still has it open goes on with its own files. */
+static int move_aside(spill_store *st, const char *why)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char name[sizeof st->moved_aside];
+    for (int n = 0; n < 100; n++) {
+        size_t k = strftime(name, sizeof name, "index.damaged-%Y%m%dT%H%M%SZ", &tm);
+        if (n)
+            snprintf(name + k, sizeof name - k, "-%d", n);
+        if (renameat2(st->rootfd, "index", st->rootfd, name, RENAME_NOREPLACE) == 0) {
+            snprintf(st->moved_aside, sizeof st->moved_aside, "%s", name);
+            fsync(st->rootfd);
+            return 0;
+        }
+        if (errno != EEXIST)
+            break;
+    }
+    return spill__fail(st, -errno, "%s; cannot move it aside: %s", why, strerror(errno));
+}
+
 int spill_store_open(spill_store **out, const spill_store_opts *o)
+{
+    return spill__store_open(out, o, 0);
+}
+
+int spill__store_open(spill_store **out, const spill_store_opts *o, int aside)
 {
     *out = NULL;
     if (!o || !o->dir || !*o->dir)
@@ -238,15 +266,29 @@ int spill_store_open(spill_store **out, const spill_store_opts *o)
     }
     if ((rc = check_owner(st, st->objfd, "objects")) != 0)
         goto err;
-    int ixfd = open_subdir(st, "index", !o->read_only);
-    if (ixfd < 0) {
-        rc = ixfd;
-        goto err;
+    char ixdir[PATH_MAX + 8], why[256];
+    snprintf(ixdir, sizeof ixdir, "%s/index", st->dir);
+    for (int again = 1; again--;) {
+        int ixfd = open_subdir(st, "index", !o->read_only);
+        if (ixfd < 0) {
+            rc = ixfd;
+            goto err;
+        }
+        rc = check_owner(st, ixfd, "index");
+        close(ixfd);
+        if (rc)
+            goto err;
+        if ((rc = spill_index_check(ixdir, why, sizeof why)) == SPILL_E_INDEX) {
+            if (!aside || o->read_only || st->moved_aside[0]) {
+                spill__fail(st, rc, "%s; run spill reindex to rebuild the index from the object files",
+                            why);
+                goto err;
+            }
+            if ((rc = move_aside(st, why)) != 0)
+                goto err;
+            again = 1;
+        }
     }
-    rc = check_owner(st, ixfd, "index");
-    close(ixfd);
-    if (rc)
-        goto err;
     int vfd = spill__open_views(st); /* the views are optional, but not someone else's */
     if (vfd == SPILL_E_UNSAFE) {
         rc = vfd;
@@ -254,12 +296,6 @@ int spill_store_open(spill_store **out, const spill_store_opts *o)
     }
     if (vfd >= 0)
         close(vfd);
-    char ixdir[PATH_MAX + 8], why[256];
-    snprintf(ixdir, sizeof ixdir, "%s/index", st->dir);
-    if ((rc = spill_index_check(ixdir, why, sizeof why)) == SPILL_E_INDEX) {
-        spill__fail(st, rc, "%s; run spill reindex to rebuild the index from the object files", why);
-        goto err;
-    }
     if ((rc = spill_index_open(&st->ix, ixdir, o->index_map_size, o->read_only)) != 0) {
         spill__fail(st, rc, "cannot open the index in %s: %s", ixdir,
                     st->ix ? spill_index_errmsg(st->ix) : spill_strerror(rc));

@@ -615,23 +615,37 @@ static void gc_orphans_and_temps(void)
     ASSERT_OK(spill_store_put(st, "an orphan in the other store\n", 29, NULL, &a));
     /* A complete file with no row: what a crash between link and index leaves. */
     char cmd[20000];
+    /* And a torn one: a valid name, but half of a file. */
+    const char *torn = "00112233445566778899aabbccddeeff";
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/objects/%.2s' && cp '%s' '%s/objects/%.2s/' && "
              "touch -d '2 hours ago' '%s/objects/%.2s/%s.zst' && "
+             "mkdir -p '%s/objects/00' && head -c 20 '%s' > '%s/objects/00/%s.zst' && "
+             "touch -d '2 hours ago' '%s/objects/00/%s.zst' && "
              "echo torn > '%s/objects/.tmp-999999999-1-0' && echo fresh > '%s/objects/.tmp-1-1-0'",
-             dir2, a.id, a.path, dir2, a.id, dir2, a.id, a.id + 2, dir2, dir2);
+             dir2, a.id, a.path, dir2, a.id, dir2, a.id, a.id + 2, dir2, a.path, dir2, torn + 2,
+             dir2, torn + 2, dir2, dir2);
     ASSERT_EQ(system(cmd), 0);
     spill_verify_report v;
     ASSERT_OK(spill_store_verify(st2, NULL, 0, &v, NULL, NULL));
-    ASSERT_EQ(v.orphans, 1);
+    ASSERT_EQ(v.orphans, 2);
     ASSERT_EQ(v.objects_bad, 0);
+    ASSERT_EQ(v.index_lost, 1); /* no row at all: the index is lost, not every object */
     spill_gc_opts o;
     spill_gc_opts_init(&o);
     spill_gc_report r;
     ASSERT_OK(spill_store_gc(st2, &o, &r, NULL, NULL));
-    ASSERT_EQ(r.orphans_removed, 1);
+    ASSERT_EQ(r.orphans_removed, 1); /* the torn one */
+    ASSERT_EQ(r.orphans_indexed, 1); /* the whole one is never removed for want of a row */
     ASSERT_EQ(r.temps_removed, 1); /* pid 999999999 is dead; pid 1 lives and its file is new */
     ASSERT_OK(spill_store_verify(st2, NULL, 0, &v, NULL, NULL));
     ASSERT_EQ(v.orphans, 0);
+    ASSERT_EQ(v.objects_ok, 1);
+    spill_object_info b;
+    ASSERT_OK(spill_store_stat(st2, a.id, &b));
+    ASSERT_EQ(b.raw_size, 29);
+    ASSERT_EQ(b.lines, 1);
+    ASSERT(strcmp(b.mime, "text/plain") == 0);
+    ASSERT(llabs((long long)(b.created_ns - a.created_ns)) < 5000000000LL); /* the file's own time */
     snprintf(cmd, sizeof cmd, "test -e '%s/objects/.tmp-1-1-0'", dir2);
     ASSERT_EQ(system(cmd), 0);
     spill_store_close(st);
