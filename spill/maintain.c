@@ -221,6 +221,7 @@ typedef struct gc_ctx {
     void *ud;
     int xxfd;
     const char *name;
+    const uint8_t *id;
     time_t now;
 } gc_ctx;
 
@@ -254,13 +255,18 @@ static int gc_unlink(void *ud, const uint8_t id[16])
     spill__object_name(id, name);
     int rc = unlinkat(xxfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
     close(xxfd);
+    if (rc == 0)
+        spill__drop_view(c->st, id);
     return rc;
 }
 
 static int unlink_orphan(void *ud)
 {
     gc_ctx *c = ud;
-    return unlinkat(c->xxfd, c->name, 0) == 0 || errno == ENOENT ? 0 : -errno;
+    int rc = unlinkat(c->xxfd, c->name, 0) == 0 || errno == ENOENT ? 0 : -errno;
+    if (rc == 0)
+        spill__drop_view(c->st, c->id);
+    return rc;
 }
 
 static int gc_orphan(void *ud, int xxfd, const char *name, const uint8_t *id, const struct stat *sb)
@@ -290,6 +296,7 @@ static int gc_orphan(void *ud, int xxfd, const char *name, const uint8_t *id, co
     }
     c->xxfd = xxfd;
     c->name = name;
+    c->id = id;
     /* Re-checked under the write lock: a put may be committing this very id. */
     rc = spill_index_if_unindexed(c->st->ix, id, unlink_orphan, c);
     if (rc == 0) {
@@ -313,7 +320,7 @@ int spill_store_gc(spill_store *st, const spill_gc_opts *o, spill_gc_report *r, 
     memset(r, 0, sizeof *r);
     if (st->opts.read_only && !o->dry_run)
         return spill__fail(st, -EROFS, "store opened read-only");
-    gc_ctx c = {st, o, r, fn, ud, -1, NULL, time(NULL)};
+    gc_ctx c = {st, o, r, fn, ud, -1, NULL, NULL, time(NULL)};
     int rc;
     if (!o->dry_run)
         spill__sweep_temps(st, o->grace_s, &r->temps_removed);

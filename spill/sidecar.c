@@ -766,8 +766,11 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     else
         spill_store_unavailable_sink(&s->store_sink);
     s->sink = s->store_sink;
-    if (cfg->views && s->st)
+    if (cfg->views && s->st) {
         spill_views_wrap(&s->views, cfg->store, cfg->views_quota, &s->store_sink, &s->sink);
+        if (!s->views.ok)
+            slog(s, "warning", "no plain-text views: %s", s->views.why);
+    }
     spill_filter_opts_init(&s->fo);
     filter_opts(s, &s->fo);
     s->fo.sink = &s->sink;

@@ -187,6 +187,18 @@ int spill__open_views(spill_store *st)
     return fd;
 }
 
+void spill__drop_view(spill_store *st, const uint8_t id[16])
+{
+    int vfd = spill__open_views(st);
+    if (vfd < 0)
+        return;
+    char name[SPILL_ID_HEX + 8];
+    spill__id_to_hex(id, name);
+    memcpy(name + SPILL_ID_HEX, ".txt", 5);
+    unlinkat(vfd, name, 0);
+    close(vfd);
+}
+
 /* objects/ and views/ (the sidecar's text copies) both hold temp files. */
 int spill__sweep_temps(spill_store *st, int64_t grace_s, uint64_t *removed)
 {

@@ -41,6 +41,8 @@ uint64_t spill__proc_start(long pid);
 /* views/ under the store, opened without following a symlink and checked like the
  * store (owner, not writable by others): an fd, -errno, or SPILL_E_UNSAFE. */
 int spill__open_views(spill_store *st);
+/* Removes views/<id>.txt, the plain-text copy of an object GC removed (best effort). */
+void spill__drop_view(spill_store *st, const uint8_t id[16]);
 
 /* Calls fn for each objects/xx/<30 hex>.zst whose name parses as an id. Other
  * entries (symlinks, odd names) are passed with id NULL so callers can report them. */

@@ -170,3 +170,114 @@ c_lost_gc() {
   cmp -s "$T/facts1" "$T/facts2" || bad "gc did not index the orphans again"
 }
 tcase "index lost: gc removes no valid object file, it indexes them again" c_lost_gc
+
+# ---- 3. views/: symlinks, planted links, dead writers' temp files, GC ---------------------
+# sidecar STORE ARGS...: one big result (60,000 lines) through spill run; prints the view path.
+sidecar_big() {
+  local store=$1; shift
+  PYTHONPATH="$here" timeout 60 python3 - "$SPILL" "$store" "$here/fake_mcp_server.py" "$@" <<'PY'
+import sys
+from sidecar_client import Peer, text
+spill, store, server = sys.argv[1:4]
+p = Peer([spill, "run", "--store", store] + sys.argv[4:] + ["--", "python3", server])
+p.call("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}})
+t = text(p.call("tools/call", {"name": "big", "arguments": {"lines": 60000}}))
+view = next((l.split(": ", 1)[1] for l in t.splitlines() if l.startswith("  file (plain text")), "none")
+p.close()
+print(view)
+PY
+}
+c_views_symlink() {
+  local s="$T/v1" victim="$T/victim"
+  mkdir -p "$victim"; echo keep >"$victim/precious"; head -c 300000 /dev/zero >"$victim/big"
+  echo hi | "$SPILL" --store "$s" put -q >/dev/null || bad "put failed" || return
+  ln -s "$victim" "$s/views"
+  local v; v=$(sidecar_big "$s" --views-quota 100000) || bad "sidecar failed" || return
+  [ -f "$victim/precious" ] && [ -f "$victim/big" ] || bad "the quota deleted files in the symlink's target: $(ls "$victim" | tr '\n' ' ')" || return
+  [ "$(ls "$victim" | wc -l)" = 2 ] || bad "views were written through the symlink: $(ls -a "$victim" | tr '\n' ' ')" || return
+  [ "$v" = none ] || bad "the handle names a view through the symlink: $v"
+}
+tcase "a symlinked STORE/views is not followed: nothing written or deleted where it points" c_views_symlink
+c_views_hardlink() {
+  local s="$T/v2"
+  echo hi | "$SPILL" --store "$s" put -q >/dev/null || bad "put failed" || return
+  echo "do not touch" >"$T/target"
+  # Links at the names a writer could pick, planted once spill run's pid is known:
+  # the pid with counters (the old naming) and nothing else can be guessed.
+  PYTHONPATH="$here" timeout 60 python3 - "$SPILL" "$s" "$here/fake_mcp_server.py" "$T/target" >"$T/py" 2>&1 <<'PY'
+import os, sys
+from sidecar_client import Peer, text
+spill, store, server, target = sys.argv[1:5]
+p = Peer([spill, "run", "--store", store, "--", "python3", server])
+p.call("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}})
+for i in range(8):
+    os.link(target, "%s/views/.tmp-%d-%d" % (store, p.p.pid, i))
+t = text(p.call("tools/call", {"name": "big", "arguments": {"lines": 60000}}))
+p.close()
+print("view" if "file (plain text" in t else "no view")
+PY
+  grep -qx view "$T/py" || bad "no view made: $(tail -c 300 "$T/py")" || return
+  [ "$(cat "$T/target")" = "do not touch" ] || bad "a hard link at a temp name was written through: $(head -c 80 "$T/target")"
+}
+tcase "a hard link planted at a temp name in views/ is never written through" c_views_hardlink
+c_views_dead_temps() {
+  local s="$T/v3" pid
+  echo hi | "$SPILL" --store "$s" put -q >/dev/null || bad "put failed" || return
+  # A server that starts a huge result and stalls: spill is writing the view when killed.
+  cat >"$T/stall.py" <<'PY'
+import json, sys, time
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("method") == "initialize":
+        print(json.dumps({"jsonrpc": "2.0", "id": m["id"], "result": {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "s", "version": "1"}}}), flush=True)
+    elif m.get("method") == "tools/call":
+        sys.stdout.write('{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":"' % json.dumps(m["id"]))
+        for i in range(40000):
+            sys.stdout.write("row %07d of a result that never ends\\n" % i)
+        sys.stdout.flush()
+        time.sleep(60)
+PY
+  PYTHONPATH="$here" timeout 60 python3 - "$SPILL" "$s" "$T/stall.py" >"$T/py" 2>&1 <<'PY'
+import glob, os, signal, sys, time
+from sidecar_client import Peer
+spill, store, server = sys.argv[1:4]
+p = Peer([spill, "run", "--store", store, "--", "python3", server])
+p.call("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}})
+p.send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "x", "arguments": {}}})
+big = lambda: [f for f in glob.glob(store + "/views/.tmp-*") if os.path.getsize(f) > 100000]
+for _ in range(200):
+    if big(): break
+    time.sleep(0.05)
+kids = open("/proc/%d/task/%d/children" % (p.p.pid, p.p.pid)).read().split()
+p.p.send_signal(signal.SIGKILL)
+p.p.wait()  # reaped: its pid is gone, as after any crash
+for k in kids: os.kill(int(k), signal.SIGKILL)  # the stalled server spill started
+print("temp" if big() else "no temp")
+PY
+  grep -qx temp "$T/py" || bad "no view temp file grew before kill -9: $(tail -c 300 "$T/py")" || return
+  run "$SPILL" --store "$s" ls
+  [ -z "$(find "$s/views" -name '.tmp-*')" ] || bad "the dead writer's temp file stays: $(ls -la "$s/views" | tr '\n' '|')"
+}
+tcase "kill -9 of spill run mid-view: its views/.tmp-* file is swept when the store is next opened" c_views_dead_temps
+c_views_quota_temps() {
+  local s="$T/v4" i
+  echo hi | "$SPILL" --store "$s" put -q >/dev/null || bad "put failed" || return
+  mkdir -p "$s/views"
+  for i in 1 2 3; do head -c 200000 /dev/zero >"$s/views/$(printf '%032x' $i).txt"; touch -d '1 hour ago' "$s/views/$(printf '%032x' $i).txt"; done
+  head -c 600000 /dev/zero >"$s/views/.tmp-1-0123456789abcdef" # a live writer's (pid 1)
+  sidecar_big "$s" --views-quota 1000000 >/dev/null || bad "sidecar failed" || return
+  local total; total=$(du -cb "$s/views"/* "$s/views"/.tmp-* 2>/dev/null | tail -n 1 | cut -f1)
+  [ "$total" -le 1000000 ] || bad "views and live temp files hold $total bytes over a 1000000-byte quota: $(ls -la "$s/views" | tr '\n' '|')"
+}
+tcase "temp files of live writers count in the views quota" c_views_quota_temps
+c_views_gc() {
+  local s="$T/v5" v
+  echo hi | "$SPILL" --store "$s" put -q >/dev/null || bad "put failed" || return
+  v=$(sidecar_big "$s") || bad "sidecar failed" || return
+  [ -f "$v" ] || bad "no view: $v" || return
+  run "$SPILL" --store "$s" gc --ttl 0 --max-bytes 1
+  [ "$RC" = 0 ] || bad "gc exit $RC: $(errline)" || return
+  [ "$("$SPILL" --store "$s" ls | wc -l)" -le 1 ] || bad "gc left objects: $(cat "$T/out")" || return
+  [ ! -e "$v" ] || bad "the view of a removed object stays: $v"
+}
+tcase "GC removes an object's view with the object" c_views_gc
