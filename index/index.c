@@ -811,6 +811,9 @@ static int stats_body(spill_index *ix, MDB_txn *t, void *p)
     if ((rc = mdb_stat(t, ix->sessions, &ms)) != 0)
         return rc;
     st->sessions = ms.ms_entries;
+    if ((rc = mdb_stat(t, ix->doomed, &ms)) != 0)
+        return rc;
+    st->doomed = ms.ms_entries;
     MDB_cursor *c;
     if ((rc = mdb_cursor_open(t, ix->objects, &c)) != 0)
         return rc;

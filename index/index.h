@@ -36,6 +36,7 @@ typedef struct spill_index_event {
 
 typedef struct spill_index_stats {
     uint64_t objects, raw_bytes, comp_bytes, pinned, events, sessions;
+    uint64_t doomed; /* files GC has yet to unlink */
     uint64_t map_size, used_bytes;
 } spill_index_stats;
 

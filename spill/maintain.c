@@ -176,8 +176,11 @@ int spill_store_verify(spill_store *st, const char *const *ids, size_t n, spill_
             return spill__fail(st, rc, "%s", spill_index_errmsg(st->ix));
         if ((rc = spill__walk_objects(st, orphan_check, &c)) != 0)
             return spill__fail(st, rc, "walking %s/objects: %s", st->dir, spill_strerror(rc));
-        /* No row at all but object files: the index was lost, not every object. */
-        if (r->objects_ok + r->objects_bad == 0 && r->orphans > 0) {
+        /* No row at all, no file doomed by a GC, but object files: the index was
+         * lost, not every object. */
+        spill_index_stats is;
+        if (r->objects_ok + r->objects_bad == 0 && r->orphans > 0 &&
+            spill_index_get_stats(st->ix, &is) == 0 && is.doomed == 0) {
             r->index_lost = 1;
             say(fn, ud, "index lost or empty, run spill reindex (%llu object files are not in it)",
                 (unsigned long long)r->orphans);
@@ -324,6 +327,13 @@ int spill_store_gc(spill_store *st, const spill_gc_opts *o, spill_gc_report *r, 
     int rc;
     if (!o->dry_run)
         spill__sweep_temps(st, o->grace_s, &r->temps_removed);
+    /* Files a crashed GC doomed go first, so that the orphan walk below cannot take
+     * them for objects whose rows were lost; the orphans it indexes again are then
+     * subject to the policy like every other object. */
+    if (!o->dry_run && (rc = spill_index_gc_reap(st->ix, gc_unlink, &c, NULL)) != 0)
+        return spill__fail(st, rc, "gc: %s", spill_index_errmsg(st->ix));
+    if ((rc = spill__walk_objects(st, gc_orphan, &c)) != 0)
+        return spill__fail(st, rc, "gc: orphan sweep: %s", spill_strerror(rc));
     spill_index_gc g = {o->max_bytes, o->ttl_s * 1000000000, spill__now_ns(), o->dry_run,
                         session_live, gc_victim, &c, 0, 0};
     if ((rc = spill_index_gc_select(st->ix, &g)) != 0)
@@ -332,8 +342,6 @@ int spill_store_gc(spill_store *st, const spill_gc_opts *o, spill_gc_report *r, 
     r->kept_bytes = g.kept_bytes;
     if (!o->dry_run && (rc = spill_index_gc_reap(st->ix, gc_unlink, &c, NULL)) != 0)
         return spill__fail(st, rc, "gc: %s", spill_index_errmsg(st->ix));
-    if ((rc = spill__walk_objects(st, gc_orphan, &c)) != 0)
-        return spill__fail(st, rc, "gc: orphan sweep: %s", spill_strerror(rc));
     return 0;
 }
 
