@@ -281,3 +281,37 @@ c_views_gc() {
   [ ! -e "$v" ] || bad "the view of a removed object stays: $v"
 }
 tcase "GC removes an object's view with the object" c_views_gc
+
+# ---- 5. a full disk at the index commit ----------------------------------------------------
+MNT="$T/mnt"; mkdir -p "$MNT"
+trap 'mountpoint -q "$MNT" && { umount "$MNT" || umount -l "$MNT"; }; rm -rf "$T"' EXIT
+trap 'exit 143' TERM INT
+ENOSPC_CASE="full disk at the index commit: 'No space left on device', never 'Input/output error'"
+if ! mount -t tmpfs -o size=1m tmpfs "$MNT" 2>"$T/mounterr"; then
+  skip "$ENOSPC_CASE" "cannot mount a tmpfs ($(head -n 1 "$T/mounterr")); run as root or with CAP_SYS_ADMIN"
+  echo "# WARNING: the full-disk index case was SKIPPED"
+else
+  c_enospc() {
+    # The object file (one page) fits, the index's new pages do not: LMDB's short
+    # write is what used to come out as EIO.
+    local x avail at_index=0
+    for x in 4 8 12 16 20; do
+      rm -rf "$MNT"/*
+      seq 1 10 | "$SPILL" --store "$MNT/s" put -q >/dev/null || bad "first put failed" || return
+      avail=$(df -B1 --output=avail "$MNT" | tail -n 1 | tr -d ' ')
+      head -c $((avail - x * 1024)) /dev/zero >"$MNT/fill" 2>/dev/null
+      seq 1 $((x + 20)) >"$T/in"
+      run "$SPILL" --store "$MNT/s" put -q "$T/in"
+      [ "$RC" = 0 ] && continue
+      one_line || bad "free ${x}K: not one spill: line: $(errline)" || return
+      ! grep -q 'Input/output error' "$T/err" || bad "free ${x}K: $(errline)" || return
+      grep -q 'No space left on device' "$T/err" || bad "free ${x}K: $(errline)" || return
+      grep -q 'index' "$T/err" && at_index=$((at_index + 1))
+      rm -f "$MNT/fill"
+      run "$SPILL" --store "$MNT/s" verify
+      [ "$RC" = 0 ] || bad "free ${x}K: verify after the failed commit: exit $RC $(errline)" || return
+    done
+    [ "$at_index" -gt 0 ] || bad "no put failed at the index commit: the case proves nothing"
+  }
+  tcase "$ENOSPC_CASE" c_enospc
+fi
