@@ -217,3 +217,104 @@ int spill_index_check(const char *dir, char *why, size_t cap)
         snprintf(why, cap, "%s is damaged: %s", path, n ? msg : "reading it failed");
     return SPILL_E_INDEX;
 }
+
+/* ---- salvage ---- */
+
+enum { SALVAGE_SECONDS = 20, REC_MAX = 1024 };
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n) {
+        ssize_t k = write(fd, b, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        b += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* The child: each row of "objects" as u32 key length, u32 value length, key, value. */
+static void salvage_child(const char *dir, int fd)
+{
+    MDB_env *env;
+    MDB_txn *t;
+    MDB_dbi dbi;
+    MDB_cursor *c;
+    alarm(SALVAGE_SECONDS); /* a scribbled tree may loop */
+    if (mdb_env_create(&env) || (mdb_env_set_maxdbs(env, 8), 0) ||
+        mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600) ||
+        mdb_txn_begin(env, NULL, MDB_RDONLY, &t) || mdb_dbi_open(t, "objects", 0, &dbi) ||
+        mdb_cursor_open(t, dbi, &c))
+        _exit(1);
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        unsigned char h[8];
+        if (k.mv_size != 16 || v.mv_size > REC_MAX)
+            continue;
+        spill__put32(h, (uint32_t)k.mv_size);
+        spill__put32(h + 4, (uint32_t)v.mv_size);
+        if (write_all(fd, h, 8) || write_all(fd, k.mv_data, k.mv_size) ||
+            write_all(fd, v.mv_data, v.mv_size))
+            _exit(1);
+    }
+    _exit(0);
+}
+
+static int read_full(int fd, void *p, size_t n)
+{
+    char *b = p;
+    while (n) {
+        ssize_t k = read(fd, b, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        b += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+int spill_index_salvage(const char *dir, int (*fn)(void *ud, const spill_index_row *r), void *ud)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(p[0]);
+        close(p[1]);
+        return -e;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null >= 0)
+            dup2(null, 2);
+        salvage_child(dir, p[1]);
+    }
+    close(p[1]);
+    int n = 0, stop = 0;
+    unsigned char h[8], rec[16 + REC_MAX];
+    while (!stop && read_full(p[0], h, 8) == 0) {
+        uint32_t kl = spill__get32(h), vl = spill__get32(h + 4);
+        if (kl != 16 || vl > REC_MAX || read_full(p[0], rec, kl + vl) != 0)
+            break;
+        spill_index_row r;
+        if (spill__index_row_decode(rec, kl, rec + kl, vl, &r) == 0) {
+            n++;
+            stop = fn(ud, &r);
+        }
+    }
+    close(p[0]); /* a child still writing gets EPIPE and ends */
+    if (stop)
+        kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    return n;
+}

@@ -115,6 +115,13 @@ static int row_decode(const MDB_val *k, const MDB_val *v, spill_index_row *r)
     return 0;
 }
 
+int spill__index_row_decode(const void *key, size_t klen, const void *val, size_t vlen,
+                            spill_index_row *r)
+{
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    return row_decode(&k, &v, r);
+}
+
 static void atime_key(unsigned char k[24], int64_t t, const uint8_t id[16])
 {
     uint64_t u = (uint64_t)t;

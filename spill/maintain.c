@@ -285,7 +285,7 @@ static int gc_orphan(void *ud, int xxfd, const char *name, const uint8_t *id, co
     /* A whole, valid object without a row is what a lost index or a crash before the
      * commit leaves: it is indexed again, never removed for want of a row. */
     const char *problem = NULL;
-    int rc = spill__index_file(c->st, xxfd, name, id, sb, c->o->dry_run, &problem);
+    int rc = spill__index_file(c->st, xxfd, name, id, sb, c->o->dry_run, NULL, &problem);
     if (rc == 1) {
         say(c->fn, c->ud, "%s orphan %s again", c->o->dry_run ? "would index" : "index", hex);
         c->r->orphans_indexed++;

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,7 +33,8 @@ static int still_there(void *p)
 }
 
 int spill__index_file(spill_store *st, int xxfd, const char *name, const uint8_t id[16],
-                      const struct stat *sb, int dry_run, const char **problem)
+                      const struct stat *sb, int dry_run, const spill_index_row *hint,
+                      const char **problem)
 {
     spill_index_row row;
     *problem = NULL;
@@ -63,6 +65,17 @@ int spill__index_file(spill_store *st, int xxfd, const char *name, const uint8_t
         int64_t mt = (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec;
         row.atime_ns = mt > row.created_ns ? mt : row.created_ns;
         snprintf(row.mime, sizeof row.mime, "%s", o.meta.mime);
+        /* What only the old index knew, if it describes this very content. */
+        if (hint && hint->raw_size == row.raw_size && hint->xxh64 == row.xxh64) {
+            row.tokens = hint->tokens;
+            row.pins = hint->pins;
+            row.access_count = hint->access_count;
+            row.created_ns = hint->created_ns;
+            if (hint->atime_ns > 0)
+                row.atime_ns = hint->atime_ns;
+            memcpy(row.token_counter, hint->token_counter, sizeof row.token_counter);
+            memcpy(row.name, hint->name, sizeof row.name);
+        }
         still_ud u = {xxfd, name, sb};
         int existed = 0;
         rc = spill_index_commit(st->ix, &row, NULL, still_there, &u, &existed);
@@ -80,12 +93,38 @@ int spill__index_file(spill_store *st, int xxfd, const char *name, const uint8_t
     return rc == 0 ? 1 : rc;
 }
 
+/* What a damaged index still knows of an object and the files do not. */
+typedef struct rescued {
+    spill_index_row row;
+} rescued;
+
 typedef struct reindex_ctx {
     spill_store *st;
     spill_reindex_report *r;
     spill_msg_fn fn;
     void *ud;
+    rescued *old;  /* sorted by id */
+    size_t nold, capold;
 } reindex_ctx;
+
+enum { RESCUE_MAX = 1 << 20 }; /* rows kept from a damaged index (~600 MB at most) */
+
+static int rescue_cb(void *p, const spill_index_row *r)
+{
+    reindex_ctx *c = p;
+    if (c->nold == c->capold) {
+        size_t cap = c->capold ? c->capold * 2 : 256;
+        rescued *m = cap <= RESCUE_MAX ? realloc(c->old, cap * sizeof *m) : NULL;
+        if (!m)
+            return 1; /* enough: the rest is indexed from the files alone */
+        c->old = m;
+        c->capold = cap;
+    }
+    c->old[c->nold++].row = *r;
+    return 0;
+}
+
+static int by_id(const void *a, const void *b) { return memcmp(a, b, 16); }
 
 static void say(reindex_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(reindex_ctx *c, const char *fmt, ...)
@@ -110,7 +149,8 @@ static int reindex_one(void *p, int xxfd, const char *name, const uint8_t *id, c
     char hex[SPILL_ID_HEX + 1];
     spill__id_to_hex(id, hex);
     const char *problem;
-    int rc = spill__index_file(c->st, xxfd, name, id, sb, 0, &problem);
+    const rescued *hint = c->nold ? bsearch(id, c->old, c->nold, sizeof *c->old, by_id) : NULL;
+    int rc = spill__index_file(c->st, xxfd, name, id, sb, 0, hint ? &hint->row : NULL, &problem);
     if (rc == 1)
         c->r->indexed++;
     else if (rc == 0)
@@ -136,13 +176,20 @@ int spill_store_reindex(const spill_store_opts *o, spill_reindex_report *r, spil
     int rc = spill__store_open(&st, o, 1);
     if (rc)
         return rc;
-    reindex_ctx c = {st, r, fn, ud};
+    reindex_ctx c = {st, r, fn, ud, NULL, 0, 0};
     if (st->moved_aside[0]) {
         r->moved_aside = 1;
-        say(&c, "the damaged index is now %s/%s; starting a new one", st->dir, st->moved_aside);
+        char old[PATH_MAX + 64];
+        snprintf(old, sizeof old, "%s/%s", st->dir, st->moved_aside);
+        int n = spill_index_salvage(old, rescue_cb, &c);
+        say(&c, "the damaged index is now %s; starting a new one (%d rows of it could still be "
+            "read: their names and token counts are kept)", old, n > 0 ? n : 0);
+        if (c.nold)
+            qsort(c.old, c.nold, sizeof *c.old, by_id); /* row first: ids sort the array */
     }
     if ((rc = spill__walk_objects(st, reindex_one, &c)) != 0)
         say(&c, "reindex stopped: %s", spill_strerror(rc));
+    free(c.old);
     spill_store_close(st);
     return rc;
 }

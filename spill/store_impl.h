@@ -52,10 +52,12 @@ int spill__walk_objects(spill_store *st, spill__file_fn fn, void *ud);
 /* Indexes the object file name in xxfd (named id) when it has no row and is whole
  * and what id names (dry_run: only checks): 1 when indexed (or it would be), 0 when
  * a row exists, SPILL_E_CORRUPT when the file is torn, damaged or not what its name
- * says (*problem tells which), else an error that proves nothing about the file
- * (reindex.c). */
+ * says (*problem tells which), else an error that proves nothing about the file.
+ * hint (may be NULL): the row a damaged index had for id; its name, token count,
+ * pins and times are kept when its size and checksum match the file (reindex.c). */
 int spill__index_file(spill_store *st, int xxfd, const char *name, const uint8_t id[16],
-                      const struct stat *sb, int dry_run, const char **problem);
+                      const struct stat *sb, int dry_run, const spill_index_row *hint,
+                      const char **problem);
 
 /* ---- reading an object file (objread.c) ---- */
 struct spill__obj {
