@@ -32,6 +32,7 @@ LIB_SRC := spill/error.c spill/objfmt.c spill/writer.c spill/objread.c spill/sto
            spill/walk.c spill/preview.c spill/filter.c spill/rewrite.c spill/sink.c \
            spill/maintain.c index/index.c
 LIB_SRC += spill/bpe.c
+LIB_SRC += index/check.c spill/reindex.c
 LIB_SRC += spill/pretok.c spill/textnorm.c
 LIB_SRC += spill/exact.c spill/tokenizer.c
 CLI_SRC := spill/cli.c spill/cli_util.c spill/cli_read.c spill/cli_filter.c spill/cli_run.c \

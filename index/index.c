@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "../spill/internal.h"
@@ -26,8 +27,25 @@ struct spill_index {
 
 enum { ROW_FIXED = 84, ROW_VERSION = 1, MAX_TRIES = 64 };
 
+/* LMDB turns a short write of its pages into EIO ("TODO: Use which error code?" in
+ * mdb_page_flush), and a full disk gives exactly that: pwrite writes what fits. So
+ * an EIO from a commit on a file system with (almost) no room left is reported as
+ * what it is. The margin covers the pages one commit writes. */
+static int write_errno(spill_index *ix, int rc)
+{
+    enum { MARGIN = 4 << 20 };
+    int fd;
+    struct statvfs vs;
+    if (rc == EIO && mdb_env_get_fd(ix->env, &fd) == 0 && fstatvfs(fd, &vs) == 0 &&
+        (uint64_t)vs.f_bavail * vs.f_frsize < MARGIN)
+        return ENOSPC;
+    return rc;
+}
+
 static int fail(spill_index *ix, int rc, const char *what)
 {
+    if (rc == EIO)
+        rc = write_errno(ix, rc);
     if (rc > 0) {
         snprintf(ix->err, sizeof ix->err, "index: %s: %s", what, strerror(rc));
         return -rc;
@@ -97,6 +115,13 @@ static int row_decode(const MDB_val *k, const MDB_val *v, spill_index_row *r)
     return 0;
 }
 
+int spill__index_row_decode(const void *key, size_t klen, const void *val, size_t vlen,
+                            spill_index_row *r)
+{
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    return row_decode(&k, &v, r);
+}
+
 static void atime_key(unsigned char k[24], int64_t t, const uint8_t id[16])
 {
     uint64_t u = (uint64_t)t;
@@ -108,6 +133,7 @@ static void atime_key(unsigned char k[24], int64_t t, const uint8_t id[16])
 /* ---- transactions ---- */
 
 typedef int (*txn_body)(spill_index *ix, MDB_txn *t, void *ud);
+
 
 static int grow(spill_index *ix)
 {
@@ -792,6 +818,9 @@ static int stats_body(spill_index *ix, MDB_txn *t, void *p)
     if ((rc = mdb_stat(t, ix->sessions, &ms)) != 0)
         return rc;
     st->sessions = ms.ms_entries;
+    if ((rc = mdb_stat(t, ix->doomed, &ms)) != 0)
+        return rc;
+    st->doomed = ms.ms_entries;
     MDB_cursor *c;
     if ((rc = mdb_cursor_open(t, ix->objects, &c)) != 0)
         return rc;

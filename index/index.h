@@ -36,8 +36,23 @@ typedef struct spill_index_event {
 
 typedef struct spill_index_stats {
     uint64_t objects, raw_bytes, comp_bytes, pinned, events, sessions;
+    uint64_t doomed; /* files GC has yet to unlink */
     uint64_t map_size, used_bytes;
 } spill_index_stats;
+
+/* Before opening: walks dir/data.mdb in a child process, so that a truncated or
+ * scribbled file is reported (SPILL_E_INDEX, a one-line reason in why) instead of
+ * killing the caller with SIGBUS or SIGSEGV once LMDB maps it. 0 when it is sound,
+ * empty or absent (check.c). */
+int spill_index_check(const char *dir, char *why, size_t cap);
+
+/* Rows rescued from a damaged index (dir/data.mdb, read-only, in a child process, so a
+ * crash or an endless walk costs only the rows not yet read): fn gets each row that
+ * decodes; non-zero from fn stops. Returns how many rows fn got, or -errno. */
+int spill_index_salvage(const char *dir, int (*fn)(void *ud, const spill_index_row *r), void *ud);
+/* A row as the objects database stores it (index.c); SPILL_E_INDEX if malformed. */
+int spill__index_row_decode(const void *key, size_t klen, const void *val, size_t vlen,
+                            spill_index_row *r);
 
 /* Opens dir/data.mdb (dir must exist). map_size is the initial map; it grows by
  * doubling on MDB_MAP_FULL. Clears reader slots of dead processes. */

@@ -39,7 +39,11 @@ static const char usage_text[] =
     "  gc [--dry-run] [--max-bytes SIZE] [--ttl DUR] [--grace DUR]\n"
     "      remove least recently read objects over the quota (default 10G) or unread\n"
     "      for longer than the TTL (default 7d); pinned objects and objects of live\n"
-    "      sessions stay; orphan and temp files older than the grace (default 1h) go\n"
+    "      sessions stay; torn orphan files and temp files older than the grace\n"
+    "      (default 1h) go, valid object files without a row are indexed again\n"
+    "  reindex                              rebuild the index from the object files (after it\n"
+    "                                       was lost or damaged): every valid object is listed\n"
+    "                                       again with its size, lines, type and creation time\n"
     "  pin ID | unpin ID                    keep an object through GC, or stop keeping it\n"
     "  filter [FILE|-] [--requests FILE] [--threshold TOKENS] [--byte-cap SIZE]\n"
     "      [--min-spill SIZE] [--preview-head SIZE] [--preview-tail SIZE] [--inline-budget SIZE]\n"
@@ -445,7 +449,7 @@ static int cmd_verify(cli *c)
     else {
         printf("%llu ok, %llu corrupt, %llu orphan files\n", (unsigned long long)r.objects_ok,
                (unsigned long long)r.objects_bad, (unsigned long long)r.orphans);
-        status = r.objects_bad ? 1 : 0;
+        status = r.objects_bad || r.index_lost ? 1 : 0;
     }
     spill_store_close(st);
     return status;
@@ -486,13 +490,29 @@ static int cmd_gc(cli *c)
     if (rc)
         status = cli_store_error(st, rc, "gc");
     else
-        printf("%s %llu objects (%s), kept %llu (%s); %llu orphan and %llu temp files removed\n",
+        printf("%s %llu objects (%s), kept %llu (%s); %llu orphan and %llu temp files removed, "
+               "%llu orphans indexed again\n",
                o.dry_run ? "would remove" : "removed", (unsigned long long)r.removed,
                cli_human(r.removed_bytes, a), (unsigned long long)r.kept,
                cli_human(r.kept_bytes, b), (unsigned long long)r.orphans_removed,
-               (unsigned long long)r.temps_removed);
+               (unsigned long long)r.temps_removed, (unsigned long long)r.orphans_indexed);
     spill_store_close(st);
     return status;
+}
+
+static int cmd_reindex(cli *c)
+{
+    if (c->argc)
+        return cli_usage("reindex: unexpected argument %s", c->argv[0]);
+    if (cli_store_dir(c))
+        return 1;
+    spill_reindex_report r;
+    int rc;
+    if ((rc = spill_store_reindex(&c->opts, &r, print_msg, stderr)) != 0)
+        return cli_error("reindex: %s", spill_store_last_error(NULL));
+    printf("%llu objects indexed, %llu were indexed already, %llu files not indexable\n",
+           (unsigned long long)r.indexed, (unsigned long long)r.already, (unsigned long long)r.bad);
+    return r.bad ? 1 : 0;
 }
 
 static int cmd_pin(cli *c, int delta)
@@ -571,6 +591,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "bench-server")) status = cmd_bench_server(&c); /* hidden: bench --e2e's server */
     else if (!strcmp(cmd, "verify")) status = cmd_verify(&c);
     else if (!strcmp(cmd, "gc")) status = cmd_gc(&c);
+    else if (!strcmp(cmd, "reindex")) status = cmd_reindex(&c);
     else if (!strcmp(cmd, "pin")) status = cmd_pin(&c, 1);
     else if (!strcmp(cmd, "unpin")) status = cmd_pin(&c, -1);
     else status = cli_usage("unknown command '%s'", cmd);

@@ -20,6 +20,7 @@ typedef struct cli {
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_open(cli *c, spill_store **st);
+int cli_store_dir(cli *c); /* resolves the store directory into c->opts.dir */
 int cli_store_error(spill_store *st, int rc, const char *what);
 
 int cli_parse_u64(const char *s, uint64_t *v);      /* plain decimal */

@@ -38,8 +38,9 @@ int cli_store_error(spill_store *st, int rc, const char *what)
     return cli_error("%s: %s", what, spill_strerror(rc));
 }
 
-/* Where the store is: --store DIR > SPILL_STORE > $XDG_CACHE_HOME/spill > ~/.cache/spill. */
-int cli_open(cli *c, spill_store **st)
+/* Where the store is: --store DIR > SPILL_STORE > $XDG_CACHE_HOME/spill > ~/.cache/spill.
+ * Sets c->opts.dir; 0, or 1 after printing why there is none. */
+int cli_store_dir(cli *c)
 {
     static char path[4096];
     const char *dir = c->store_dir;
@@ -57,11 +58,18 @@ int cli_open(cli *c, spill_store **st)
         dir = path;
     }
     c->opts.dir = dir;
+    return 0;
+}
+
+int cli_open(cli *c, spill_store **st)
+{
+    if (cli_store_dir(c))
+        return 1;
     int rc = spill_store_open(st, &c->opts);
     if (rc == SPILL_E_INVAL)
         return cli_error("bad store options (level, frame size 4096..268435456, threads 1..16)");
     if (rc)
-        return cli_error("cannot open store %s: %s", dir, spill_strerror(rc));
+        return cli_error("cannot open store %s: %s", c->opts.dir, spill_store_last_error(NULL));
     return 0;
 }
 

@@ -37,10 +37,7 @@ static void say(spill_msg_fn fn, void *ud, const char *fmt, ...)
 
 /* ---- walking object files ---- */
 
-/* Calls fn for each objects/xx/<30 hex>.zst whose name parses as an id. Other
- * entries (symlinks, odd names) are passed with id NULL so callers can report them. */
-typedef int (*file_fn)(void *ud, int xxfd, const char *name, const uint8_t *id, const struct stat *sb);
-static int walk_objects(spill_store *st, file_fn fn, void *ud)
+int spill__walk_objects(spill_store *st, spill__file_fn fn, void *ud)
 {
     int rc = 0;
     for (int b = 0; b < 256 && rc == 0; b++) {
@@ -89,6 +86,25 @@ typedef struct verify_ctx {
     void *ud;
 } verify_ctx;
 
+int spill__obj_check(spill__obj *o, const uint8_t id[16], spill__digest *d, const char **problem)
+{
+    int rc = spill__obj_digest(o, d);
+    *problem = o->err[0] ? o->err : spill_strerror(rc);
+    if (rc)
+        return rc;
+    uint8_t base[16], want[16];
+    memcpy(base, d->hash, 16);
+    if (o->meta.flags & SPILL__FLAG_WEAK_ID)
+        memset(base + 1, 0, 15);
+    int match = memcmp(base, id, 16) == 0;
+    for (uint32_t k = 1; !match && k <= 64; k++) { /* the ids colliding contents take */
+        spill__collision_id(base, d->xxh64, k, want);
+        match = memcmp(want, id, 16) == 0;
+    }
+    *problem = match ? NULL : "content does not hash to the object's id";
+    return match ? 0 : SPILL_E_CORRUPT;
+}
+
 /* Re-reads every frame and checks each fact the trailer and the row state. */
 static int verify_object(verify_ctx *c, const spill_index_row *row)
 {
@@ -101,29 +117,12 @@ static int verify_object(verify_ctx *c, const spill_index_row *row)
         say(c->fn, c->ud, "BAD %s: %s", hex, st->err);
         return 1;
     }
-    const char *problem = NULL;
     spill__digest d;
-    if ((rc = spill__obj_digest(&o, &d)) != 0) {
-        problem = rc == SPILL_E_NOMEM ? "out of memory" : o.err;
-        goto out;
-    }
-    uint64_t x64 = d.xxh64;
-    uint8_t base[16], want[16];
-    memcpy(base, d.hash, 16);
-    if (o.meta.flags & SPILL__FLAG_WEAK_ID)
-        memset(base + 1, 0, 15);
-    int match = memcmp(base, row->id, 16) == 0;
-    for (uint32_t k = 1; !match && k <= 64; k++) {
-        spill__collision_id(base, x64, k, want);
-        match = memcmp(want, row->id, 16) == 0;
-    }
-    if (!match)
-        problem = "content does not hash to the object's id";
-    else if (row->raw_size != o.meta.raw_size || row->xxh64 != x64 ||
-             row->lines != o.lines || row->comp_size != o.file_size ||
-             row->nframes != o.nframes || row->frame_size != o.meta.frame_size)
+    const char *problem;
+    if (spill__obj_check(&o, row->id, &d, &problem) == 0 && (row->raw_size != o.meta.raw_size || row->xxh64 != d.xxh64 ||
+                     row->lines != o.lines || row->comp_size != o.file_size ||
+                     row->nframes != o.nframes || row->frame_size != o.meta.frame_size))
         problem = "index row disagrees with the object file";
-out:
     spill__obj_close(&o);
     if (problem) {
         say(c->fn, c->ud, "BAD %s: %s", hex, problem);
@@ -156,8 +155,8 @@ static int orphan_check(void *p, int xxfd, const char *name, const uint8_t *id, 
     if (spill_index_get(c->st->ix, id, &r) == SPILL_E_NOTFOUND) {
         char hex[SPILL_ID_HEX + 1];
         spill__id_to_hex(id, hex);
-        say(c->fn, c->ud, "orphan %s: file without index row (GC removes it after the grace period)",
-            hex);
+        if (c->r->objects_ok + c->r->objects_bad > 0) /* else one line for all, below */
+            say(c->fn, c->ud, "orphan %s: file without index row (spill reindex indexes it)", hex);
         c->r->orphans++;
     }
     return 0;
@@ -175,7 +174,18 @@ int spill_store_verify(spill_store *st, const char *const *ids, size_t n, spill_
         int rc = spill_index_list(st->ix, verify_row, &c);
         if (rc < 0)
             return spill__fail(st, rc, "%s", spill_index_errmsg(st->ix));
-        return walk_objects(st, orphan_check, &c);
+        if ((rc = spill__walk_objects(st, orphan_check, &c)) != 0)
+            return spill__fail(st, rc, "walking %s/objects: %s", st->dir, spill_strerror(rc));
+        /* No row at all, no file doomed by a GC, but object files: the index was
+         * lost, not every object. */
+        spill_index_stats is;
+        if (r->objects_ok + r->objects_bad == 0 && r->orphans > 0 &&
+            spill_index_get_stats(st->ix, &is) == 0 && is.doomed == 0) {
+            r->index_lost = 1;
+            say(fn, ud, "index lost or empty, run spill reindex (%llu object files are not in it)",
+                (unsigned long long)r->orphans);
+        }
+        return 0;
     }
     for (size_t i = 0; i < n; i++) {
         uint8_t id[16];
@@ -214,6 +224,7 @@ typedef struct gc_ctx {
     void *ud;
     int xxfd;
     const char *name;
+    const uint8_t *id;
     time_t now;
 } gc_ctx;
 
@@ -247,13 +258,18 @@ static int gc_unlink(void *ud, const uint8_t id[16])
     spill__object_name(id, name);
     int rc = unlinkat(xxfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
     close(xxfd);
+    if (rc == 0)
+        spill__drop_view(c->st, id);
     return rc;
 }
 
 static int unlink_orphan(void *ud)
 {
     gc_ctx *c = ud;
-    return unlinkat(c->xxfd, c->name, 0) == 0 || errno == ENOENT ? 0 : -errno;
+    int rc = unlinkat(c->xxfd, c->name, 0) == 0 || errno == ENOENT ? 0 : -errno;
+    if (rc == 0)
+        spill__drop_view(c->st, c->id);
+    return rc;
 }
 
 static int gc_orphan(void *ud, int xxfd, const char *name, const uint8_t *id, const struct stat *sb)
@@ -266,18 +282,29 @@ static int gc_orphan(void *ud, int xxfd, const char *name, const uint8_t *id, co
         return 0;
     char hex[SPILL_ID_HEX + 1];
     spill__id_to_hex(id, hex);
+    /* A whole, valid object without a row is what a lost index or a crash before the
+     * commit leaves: it is indexed again, never removed for want of a row. */
+    const char *problem = NULL;
+    int rc = spill__index_file(c->st, xxfd, name, id, sb, c->o->dry_run, NULL, &problem);
+    if (rc == 1) {
+        say(c->fn, c->ud, "%s orphan %s again", c->o->dry_run ? "would index" : "index", hex);
+        c->r->orphans_indexed++;
+    }
+    if (rc != SPILL_E_CORRUPT) /* indexed, or kept while unsure (out of memory, EIO) */
+        return rc == SPILL_E_NOMEM ? rc : 0;
     if (c->o->dry_run) {
-        say(c->fn, c->ud, "would remove orphan %s", hex);
+        say(c->fn, c->ud, "would remove orphan %s (%s)", hex, problem);
         c->r->orphans_removed++;
         return 0;
     }
     c->xxfd = xxfd;
     c->name = name;
+    c->id = id;
     /* Re-checked under the write lock: a put may be committing this very id. */
-    int rc = spill_index_if_unindexed(c->st->ix, id, unlink_orphan, c);
+    rc = spill_index_if_unindexed(c->st->ix, id, unlink_orphan, c);
     if (rc == 0) {
         c->r->orphans_removed++;
-        say(c->fn, c->ud, "remove orphan %s", hex);
+        say(c->fn, c->ud, "remove orphan %s (%s)", hex, problem);
     }
     return rc < 0 ? rc : 0;
 }
@@ -296,10 +323,17 @@ int spill_store_gc(spill_store *st, const spill_gc_opts *o, spill_gc_report *r, 
     memset(r, 0, sizeof *r);
     if (st->opts.read_only && !o->dry_run)
         return spill__fail(st, -EROFS, "store opened read-only");
-    gc_ctx c = {st, o, r, fn, ud, -1, NULL, time(NULL)};
+    gc_ctx c = {st, o, r, fn, ud, -1, NULL, NULL, time(NULL)};
     int rc;
     if (!o->dry_run)
         spill__sweep_temps(st, o->grace_s, &r->temps_removed);
+    /* Files a crashed GC doomed go first, so that the orphan walk below cannot take
+     * them for objects whose rows were lost; the orphans it indexes again are then
+     * subject to the policy like every other object. */
+    if (!o->dry_run && (rc = spill_index_gc_reap(st->ix, gc_unlink, &c, NULL)) != 0)
+        return spill__fail(st, rc, "gc: %s", spill_index_errmsg(st->ix));
+    if ((rc = spill__walk_objects(st, gc_orphan, &c)) != 0)
+        return spill__fail(st, rc, "gc: orphan sweep: %s", spill_strerror(rc));
     spill_index_gc g = {o->max_bytes, o->ttl_s * 1000000000, spill__now_ns(), o->dry_run,
                         session_live, gc_victim, &c, 0, 0};
     if ((rc = spill_index_gc_select(st->ix, &g)) != 0)
@@ -308,8 +342,6 @@ int spill_store_gc(spill_store *st, const spill_gc_opts *o, spill_gc_report *r, 
     r->kept_bytes = g.kept_bytes;
     if (!o->dry_run && (rc = spill_index_gc_reap(st->ix, gc_unlink, &c, NULL)) != 0)
         return spill__fail(st, rc, "gc: %s", spill_index_errmsg(st->ix));
-    if ((rc = walk_objects(st, gc_orphan, &c)) != 0)
-        return spill__fail(st, rc, "gc: orphan sweep: %s", spill_strerror(rc));
     return 0;
 }
 

@@ -754,16 +754,23 @@ int sidecar_run(sidecar_config *cfg, char **argv)
         slog(s, "error", "out of memory");
         goto out;
     }
-    if ((rc = spill_store_open(&s->st, &so)) != 0) {
-        slog(s, "error", "cannot open the store %s: %s", cfg->store, spill_strerror(rc));
-        goto out;
-    }
-    if (cfg->session[0])
+    /* A broken store must not cost the agent its server: messages still pass, and
+     * large results get the store-failure result. */
+    if ((rc = spill_store_open(&s->st, &so)) != 0)
+        slog(s, "error", "cannot open the store %s: %s; running without it (large results "
+             "will say they could not be stored)", cfg->store, spill_store_last_error(NULL));
+    if (cfg->session[0] && s->st)
         spill_store_session_begin(s->st, cfg->session);
-    spill_store_sink(s->st, &s->store_sink);
+    if (s->st)
+        spill_store_sink(s->st, &s->store_sink);
+    else
+        spill_store_unavailable_sink(&s->store_sink);
     s->sink = s->store_sink;
-    if (cfg->views)
+    if (cfg->views && s->st) {
         spill_views_wrap(&s->views, cfg->store, cfg->views_quota, &s->store_sink, &s->sink);
+        if (!s->views.ok)
+            slog(s, "warning", "no plain-text views: %s", s->views.why);
+    }
     spill_filter_opts_init(&s->fo);
     filter_opts(s, &s->fo);
     s->fo.sink = &s->sink;

@@ -92,7 +92,10 @@ int spill_store_open(spill_store **st, const spill_store_opts *o);
 void spill_store_close(spill_store *st); /* NULL ok */
 
 /* The detail of the last failure on this store (e.g. the object id and frame of a
- * corruption, or the file that could not be written). Valid until the next call. */
+ * corruption, or the file that could not be written). Valid until the next call.
+ * st NULL: the detail of the last spill_store_open that failed in this process.
+ * spill_store_stat, spill_store_resolve and the reads take st NULL too: they fail
+ * with that open's code, so a program can run on without its store. */
 const char *spill_store_last_error(const spill_store *st);
 const char *spill_store_dir(const spill_store *st);
 
@@ -192,7 +195,8 @@ int spill_store_session_end(spill_store *st, const char *session);
 typedef struct spill_verify_report {
     uint64_t objects_ok;
     uint64_t objects_bad;    /* corrupt, missing or mislabelled */
-    uint64_t orphans;        /* complete files with no index row (harmless, GC removes) */
+    uint64_t orphans;        /* files with no index row (spill reindex or GC indexes the valid ones) */
+    int index_lost;          /* the index is empty but object files exist: run spill reindex */
 } spill_verify_report;
 
 /* Problem lines are given to fn (NULL ok), one per problem. Re-hashes the content,
@@ -215,12 +219,26 @@ void spill_gc_opts_init(spill_gc_opts *o); /* 10 GiB, 7 days, 1 hour */
 typedef struct spill_gc_report {
     uint64_t removed, removed_bytes;     /* objects (or would be, on a dry run) */
     uint64_t kept, kept_bytes;
-    uint64_t orphans_removed, temps_removed;
+    uint64_t orphans_removed, temps_removed; /* torn or corrupt files without a row */
+    uint64_t orphans_indexed;  /* valid object files without a row: indexed again, kept */
 } spill_gc_report;
 
-/* fn (NULL ok) is told of each removal: "remove 0123... 12345 bytes (ttl)". */
+/* fn (NULL ok) is told of each removal: "remove 0123... 12345 bytes (ttl)". An object
+ * file never goes just because its row is missing: a valid one is indexed again. */
 int spill_store_gc(spill_store *st, const spill_gc_opts *o, spill_gc_report *r, spill_msg_fn fn,
                    void *ud);
+
+/* Rebuilds the index from the object files, which describe themselves (size, lines,
+ * media type, creation time, hashes; not the name or the token count). Each valid
+ * object file without a row gets one; rows that exist stay as they are; files that
+ * are torn, corrupt or do not hash to their name are reported to fn and left alone.
+ * A damaged index (see spill_store_open) is first moved aside to index.damaged-TIME.
+ * Opens the store itself, from o. */
+typedef struct spill_reindex_report {
+    uint64_t indexed, already, bad;
+    int moved_aside;
+} spill_reindex_report;
+int spill_store_reindex(const spill_store_opts *o, spill_reindex_report *r, spill_msg_fn fn, void *ud);
 
 /* One entry of the spill log: an object stored (or stored again) at a time, by whom. */
 typedef struct spill_event {
@@ -298,6 +316,9 @@ typedef struct spill_object_sink {
 
 /* Fills sink with the object store st as the destination (st must outlive it). */
 void spill_store_sink(spill_store *st, spill_object_sink *sink);
+/* A sink for when the store could not be opened: every begin fails with the open's
+ * code, and last_error gives its detail (spill_store_last_error(NULL)). */
+void spill_store_unavailable_sink(spill_object_sink *sink);
 
 /* A token counter: create/feed/count/destroy one state per payload. count may be
  * called at any time (the filter decides on it as bytes arrive). The members after

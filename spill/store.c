@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -84,7 +85,13 @@ void spill_store_opts_init(spill_store_opts *o)
     o->index_map_size = 64u << 20;
 }
 
-const char *spill_store_last_error(const spill_store *st) { return st->err; }
+/* The last failed open, for spill_store_last_error(NULL) and the unavailable sink:
+ * process-wide, because the sidecar may read it from a worker thread. */
+static pthread_mutex_t open_err_lock = PTHREAD_MUTEX_INITIALIZER;
+static char open_err[512] = "the store was not opened";
+static int open_rc = SPILL_E_STATE;
+
+const char *spill_store_last_error(const spill_store *st) { return st ? st->err : open_err; }
 const char *spill_store_dir(const spill_store *st) { return st->dir; }
 
 /* mkdir -p with 0700 for what we create. */
@@ -116,10 +123,32 @@ static int open_subdir(spill_store *st, const char *name, int create)
     return fd;
 }
 
-/* Temp files are named .tmp-<pid>-...; a writer that died leaves one behind. */
-int spill__sweep_temps(spill_store *st, int64_t grace_s, uint64_t *removed)
+/* Like ssh with its files: a store that another user owns or can write to could be
+ * made to serve planted objects or to follow planted links, so it is refused, with
+ * the command that fixes it. name NULL: the store directory itself. */
+static int check_owner(spill_store *st, int fd, const char *name)
 {
-    int fd = dup(st->objfd);
+    char path[PATH_MAX + 16];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s%s%s", st->dir, name ? "/" : "", name ? name : "");
+    if (fstat(fd, &sb) != 0)
+        return spill__fail(st, -errno, "cannot stat %s: %s", path, strerror(errno));
+    if (sb.st_uid != geteuid())
+        return spill__fail(st, SPILL_E_UNSAFE,
+                           "%s belongs to uid %u, not to you (uid %u): use a store of your own "
+                           "(--store DIR) or take it over with chown -R %u %s", path,
+                           (unsigned)sb.st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
+    if (sb.st_mode & (S_IWGRP | S_IWOTH))
+        return spill__fail(st, SPILL_E_UNSAFE,
+                           "%s is writable by other users (mode %03o): fix it with chmod 700 %s",
+                           path, (unsigned)(sb.st_mode & 0777), path);
+    return 0;
+}
+
+/* Temp files are named .tmp-<pid>-...; a writer that died leaves one behind. */
+static int sweep_dir(int dirfd, int64_t grace_s, uint64_t *removed)
+{
+    int fd = dup(dirfd);
     if (fd < 0)
         return -errno;
     DIR *d = fdopendir(fd);
@@ -135,18 +164,82 @@ int spill__sweep_temps(spill_store *st, int64_t grace_s, uint64_t *removed)
             continue;
         long pid = strtol(de->d_name + 5, NULL, 10);
         struct stat sb;
-        if (fstatat(st->objfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+        if (fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
             continue;
         int dead = pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
         int old = now - sb.st_mtime > grace_s;
-        if ((dead || old) && unlinkat(st->objfd, de->d_name, 0) == 0 && removed)
+        if ((dead || old) && unlinkat(dirfd, de->d_name, 0) == 0 && removed)
             (*removed)++;
     }
     closedir(d);
     return 0;
 }
 
+int spill__open_views(spill_store *st)
+{
+    int fd = openat(st->rootfd, "views", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (check_owner(st, fd, "views") != 0) {
+        close(fd);
+        return SPILL_E_UNSAFE;
+    }
+    return fd;
+}
+
+void spill__drop_view(spill_store *st, const uint8_t id[16])
+{
+    int vfd = spill__open_views(st);
+    if (vfd < 0)
+        return;
+    char name[SPILL_ID_HEX + 8];
+    spill__id_to_hex(id, name);
+    memcpy(name + SPILL_ID_HEX, ".txt", 5);
+    unlinkat(vfd, name, 0);
+    close(vfd);
+}
+
+/* objects/ and views/ (the sidecar's text copies) both hold temp files. */
+int spill__sweep_temps(spill_store *st, int64_t grace_s, uint64_t *removed)
+{
+    int rc = sweep_dir(st->objfd, grace_s, removed);
+    int vfd = spill__open_views(st);
+    if (vfd >= 0) {
+        sweep_dir(vfd, grace_s, removed);
+        close(vfd);
+    }
+    return rc;
+}
+
+/* Keeps a damaged index for whoever wants to look at it, out of LMDB's way: a
+ * process that still has it open goes on with its own files. */
+static int move_aside(spill_store *st, const char *why)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char name[sizeof st->moved_aside];
+    for (int n = 0; n < 100; n++) {
+        size_t k = strftime(name, sizeof name, "index.damaged-%Y%m%dT%H%M%SZ", &tm);
+        if (n)
+            snprintf(name + k, sizeof name - k, "-%d", n);
+        if (renameat2(st->rootfd, "index", st->rootfd, name, RENAME_NOREPLACE) == 0) {
+            snprintf(st->moved_aside, sizeof st->moved_aside, "%s", name);
+            fsync(st->rootfd);
+            return 0;
+        }
+        if (errno != EEXIST)
+            break;
+    }
+    return spill__fail(st, -errno, "%s; cannot move it aside: %s", why, strerror(errno));
+}
+
 int spill_store_open(spill_store **out, const spill_store_opts *o)
+{
+    return spill__store_open(out, o, 0);
+}
+
+int spill__store_open(spill_store **out, const spill_store_opts *o, int aside)
 {
     *out = NULL;
     if (!o || !o->dir || !*o->dir)
@@ -177,18 +270,44 @@ int spill_store_open(spill_store **out, const spill_store_opts *o)
         rc = spill__fail(st, -errno, "cannot open store %s: %s", st->dir, strerror(errno));
         goto err;
     }
+    if ((rc = check_owner(st, st->rootfd, NULL)) != 0)
+        goto err;
     if ((st->objfd = open_subdir(st, "objects", !o->read_only)) < 0) {
         rc = st->objfd;
         goto err;
     }
-    int ixfd = open_subdir(st, "index", !o->read_only);
-    if (ixfd < 0) {
-        rc = ixfd;
+    if ((rc = check_owner(st, st->objfd, "objects")) != 0)
+        goto err;
+    char ixdir[PATH_MAX + 8], why[256];
+    snprintf(ixdir, sizeof ixdir, "%s/index", st->dir);
+    for (int again = 1; again--;) {
+        int ixfd = open_subdir(st, "index", !o->read_only);
+        if (ixfd < 0) {
+            rc = ixfd;
+            goto err;
+        }
+        rc = check_owner(st, ixfd, "index");
+        close(ixfd);
+        if (rc)
+            goto err;
+        if ((rc = spill_index_check(ixdir, why, sizeof why)) == SPILL_E_INDEX) {
+            if (!aside || o->read_only || st->moved_aside[0]) {
+                spill__fail(st, rc, "%s; run spill reindex to rebuild the index from the object files",
+                            why);
+                goto err;
+            }
+            if ((rc = move_aside(st, why)) != 0)
+                goto err;
+            again = 1;
+        }
+    }
+    int vfd = spill__open_views(st); /* the views are optional, but not someone else's */
+    if (vfd == SPILL_E_UNSAFE) {
+        rc = vfd;
         goto err;
     }
-    close(ixfd);
-    char ixdir[PATH_MAX + 8];
-    snprintf(ixdir, sizeof ixdir, "%s/index", st->dir);
+    if (vfd >= 0)
+        close(vfd);
     if ((rc = spill_index_open(&st->ix, ixdir, o->index_map_size, o->read_only)) != 0) {
         spill__fail(st, rc, "cannot open the index in %s: %s", ixdir,
                     st->ix ? spill_index_errmsg(st->ix) : spill_strerror(rc));
@@ -199,7 +318,11 @@ int spill_store_open(spill_store **out, const spill_store_opts *o)
     *out = st;
     return 0;
 err:
-    /* The caller gets the code; the message is lost with st, so print nothing. */
+    /* The caller gets the code, and spill_store_last_error(NULL) the message. */
+    pthread_mutex_lock(&open_err_lock);
+    snprintf(open_err, sizeof open_err, "%s", st->err[0] ? st->err : spill_strerror(rc));
+    open_rc = rc;
+    pthread_mutex_unlock(&open_err_lock);
     spill_store_close(st);
     return rc;
 }
@@ -246,6 +369,8 @@ static int resolve(spill_store *st, const char *s, uint8_t id[16])
 
 int spill_store_resolve(spill_store *st, const char *s, char out[SPILL_ID_HEX + 1])
 {
+    if (!st)
+        return open_rc; /* no store (it could not be opened): spill_store_last_error(NULL) */
     uint8_t id[16];
     int rc = resolve(st, s, id);
     if (rc == 0)
@@ -276,6 +401,8 @@ void spill__row_to_info(const spill_store *st, const spill_index_row *r, spill_o
 
 int spill_store_stat(spill_store *st, const char *s, spill_object_info *info)
 {
+    if (!st)
+        return open_rc;
     uint8_t id[16];
     spill_index_row r;
     int rc = resolve(st, s, id);
@@ -323,6 +450,8 @@ typedef struct range_req {
 static int read_range(spill_store *st, const char *s, const range_req *q, spill_sink_fn sink,
                       void *ud)
 {
+    if (!st)
+        return open_rc;
     uint8_t id[16];
     spill__obj o;
     int rc = resolve(st, s, id);
@@ -434,4 +563,47 @@ int spill_store_session_end(spill_store *st, const char *session)
     return rc ? spill__fail(st, rc, "session: %s", rc == SPILL_E_INVAL ? "bad session name"
                                                                        : spill_index_errmsg(st->ix))
               : 0;
+}
+
+/* ---- running without a store ---- */
+
+static int nostore_begin(void *ctx, void **obj, const spill_put_info *pi)
+{
+    (void)ctx;
+    (void)pi;
+    *obj = NULL;
+    return open_rc;
+}
+static int nostore_write(void *obj, const void *p, size_t n)
+{
+    (void)obj;
+    (void)p;
+    (void)n;
+    return open_rc;
+}
+static int nostore_commit(void *obj, const char *mime, uint64_t tokens, const char *counter,
+                          spill_object_info *info)
+{
+    (void)obj;
+    (void)mime;
+    (void)tokens;
+    (void)counter;
+    (void)info;
+    return open_rc;
+}
+static void nostore_abort(void *obj) { (void)obj; }
+static const char *nostore_error(void *ctx)
+{
+    (void)ctx;
+    return open_err;
+}
+
+void spill_store_unavailable_sink(spill_object_sink *sink)
+{
+    sink->ctx = NULL;
+    sink->begin = nostore_begin;
+    sink->write = nostore_write;
+    sink->commit = nostore_commit;
+    sink->abort = nostore_abort;
+    sink->last_error = nostore_error;
 }

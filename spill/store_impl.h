@@ -3,6 +3,7 @@
 #define SPILL_STORE_IMPL_H
 
 #include <limits.h>
+#include <sys/stat.h>
 #include <zstd.h>
 
 #include "../index/index.h"
@@ -14,9 +15,13 @@ struct spill_store {
     spill_index *ix;
     spill_store_opts opts;
     int weak_id;              /* test hook: SPILL_TEST_WEAK_ID=1 weakens the content hash */
+    char moved_aside[64];     /* index.damaged-TIME when spill__store_open moved one aside */
     char err[512];
 };
 
+/* spill_store_open; with aside set, a damaged index is moved to index.damaged-TIME
+ * (named in st->moved_aside) and a new one started, for spill reindex. */
+int spill__store_open(spill_store **st, const spill_store_opts *o, int aside);
 /* Records a detail message for spill_store_last_error() and returns code. */
 int spill__fail(spill_store *st, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -33,6 +38,26 @@ int spill__open_object(spill_store *st, const uint8_t id[16], spill__obj *o);
 /* Removes temp files of dead writers, or older than grace_s. */
 int spill__sweep_temps(spill_store *st, int64_t grace_s, uint64_t *removed);
 uint64_t spill__proc_start(long pid);
+/* views/ under the store, opened without following a symlink and checked like the
+ * store (owner, not writable by others): an fd, -errno, or SPILL_E_UNSAFE. */
+int spill__open_views(spill_store *st);
+/* Removes views/<id>.txt, the plain-text copy of an object GC removed (best effort). */
+void spill__drop_view(spill_store *st, const uint8_t id[16]);
+
+/* Calls fn for each objects/xx/<30 hex>.zst whose name parses as an id. Other
+ * entries (symlinks, odd names) are passed with id NULL so callers can report them. */
+typedef int (*spill__file_fn)(void *ud, int xxfd, const char *name, const uint8_t *id,
+                              const struct stat *sb);
+int spill__walk_objects(spill_store *st, spill__file_fn fn, void *ud);
+/* Indexes the object file name in xxfd (named id) when it has no row and is whole
+ * and what id names (dry_run: only checks): 1 when indexed (or it would be), 0 when
+ * a row exists, SPILL_E_CORRUPT when the file is torn, damaged or not what its name
+ * says (*problem tells which), else an error that proves nothing about the file.
+ * hint (may be NULL): the row a damaged index had for id; its name, token count,
+ * pins and times are kept when its size and checksum match the file (reindex.c). */
+int spill__index_file(spill_store *st, int xxfd, const char *name, const uint8_t id[16],
+                      const struct stat *sb, int dry_run, const spill_index_row *hint,
+                      const char **problem);
 
 /* ---- reading an object file (objread.c) ---- */
 struct spill__obj {
@@ -65,6 +90,10 @@ typedef struct spill__digest {
     unsigned char last;
 } spill__digest;
 int spill__obj_digest(spill__obj *o, spill__digest *d);
+/* Digests the whole object and checks that its content is what id names (the hash,
+ * or one of the ids colliding contents take). 0, or SPILL_E_CORRUPT or the error that
+ * stopped the digest, with *problem saying what (it may point into o). */
+int spill__obj_check(spill__obj *o, const uint8_t id[16], spill__digest *d, const char **problem);
 int spill__obj_read_lines(spill__obj *o, uint64_t first, uint64_t last, spill_sink_fn sink, void *ud);
 
 #endif
