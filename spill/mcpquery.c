@@ -266,6 +266,11 @@ int spill__mcp_grep(call *c)
     if (g.more && !(next = grep_next(&g, pattern, icase, g.resume)))
         g.out.oom = 1;
     spill__sbuf *o = &g.out;
+    if (g.hard) /* a line of its own above the footer, which stays the last line */
+        spill__sb_printf(o, "[spill_grep] %llu line%s could not be searched to the end (first: line %llu): the "
+                         "pattern backtracks too much there (PCRE2 match limit); they count as not matching. "
+                         "Simplify the pattern (e.g. (a+)+ to a+).\n", (unsigned long long)g.hard,
+                         g.hard == 1 ? "" : "s", (unsigned long long)g.first_hard);
     if (g.timeout)
         spill__sb_printf(o, "[spill_grep] stopped at the time budget of one call (%u ms) after searching lines "
                          "%llu-%llu of %llu: %llu matching line%s shown%s. next: spill_grep %s", time_budget_ms,
@@ -280,7 +285,9 @@ int spill__mcp_grep(call *c)
                          (unsigned long long)g.matches, g.matches == 1 ? "" : "s",
                          g.context ? " with context (N:match, N-context)" : "",
                          (unsigned long long)g.first_shown, (unsigned long long)g.last_printed);
-    if (g.full)
+    if (g.timeout)
+        ;
+    else if (g.full)
         spill__sb_printf(o, "; the page is full (%zu bytes), more matches may follow: narrow the pattern, use "
                          "less context, or go on. next: spill_grep %s", c->max, next);
     else if (g.more)
@@ -289,11 +296,6 @@ int spill__mcp_grep(call *c)
     else if (g.matches)
         spill__sb_printf(o, "; these are all the matches from line %llu to the end (line %llu).",
                          (unsigned long long)from, (unsigned long long)lines);
-    if (g.hard)
-        spill__sb_printf(o, "\n[spill_grep] %llu line%s could not be searched to the end (first: line %llu): the "
-                         "pattern backtracks too much there (PCRE2 match limit); they count as not matching. "
-                         "Simplify the pattern (e.g. (a+)+ to a+).", (unsigned long long)g.hard,
-                         g.hard == 1 ? "" : "s", (unsigned long long)g.first_hard);
     rc = o->oom ? SPILL_E_NOMEM : spill__mcp_result(c, o->p, o->n, 0);
 out:
     free(next);
@@ -341,11 +343,12 @@ static void jq_err_cb(void *ud, jv msg)
 }
 
 /* libjq 1.6 calls the input callback without checking it is set: `input` and `inputs` then
- * jump through an uninitialised pointer. Here there is no further input ("No more inputs"). */
+ * jump through an uninitialised pointer. Here there is no further input: the message is the
+ * one jq's own `inputs` takes for the end. */
 static jv jq_no_input(jq_state *jq, void *ud)
 {
     (void)jq, (void)ud;
-    return jv_invalid();
+    return jv_invalid_with_msg(jv_string("No more inputs"));
 }
 
 /* `debug` would print to the sidecar's stderr: its messages are dropped. */

@@ -572,7 +572,7 @@ static void worker_failure(sidecar *s, lreq *r, const spill_job_result *res, cha
                  res->term_signal ? "signal" : "exit status", res->term_signal ? res->term_signal : (int)res->exit_status,
                  res->term_signal == SIGSEGV ? ", SIGSEGV: too deep a recursion, or a fault"
                  : res->term_signal == SIGABRT ? ", SIGABRT: an assertion, or memory ran out" : "",
-                 said, strstr(e, "allocate") || res->term_signal == SIGABRT
+                 said, strstr(e, "alloc") || (res->term_signal == SIGABRT && !el)
                  ? "; the memory limit of spill's own calls is spill run --tool-memory" : "");
     else
         snprintf(msg, cap, "%s: the worker process gave no answer%s", r->what, said);
@@ -1137,13 +1137,13 @@ static void on_signal(uv_signal_t *h, int sig)
         return;
     }
     /* Ctrl-C or a stop request: the server gets the same signal and decides. A stop request
-     * also ends spill's own calls at once, and leaves a second for what is queued for the
+     * also ends spill's own calls at once, and leaves half a second for what is queued for the
      * agent to drain: SIGTERM ends spill within 2 s whatever the agent does. */
     if (sig == SIGTERM && !s->terminating) {
         s->terminating = 1;
         spill_jobs_close(s->jobs);
         s->jobs = NULL;
-        uv_timer_start(&s->drain_timer, on_drain_timer, 1000, 0);
+        uv_timer_start(&s->drain_timer, on_drain_timer, 500, 0);
     }
     if (s->child_running)
         uv_process_kill(&s->child, sig);
@@ -1256,9 +1256,9 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     /* Local calls run in `spill --store DIR mcp-worker CPU MEM`, this same executable. */
     snprintf(s->worker_args[0], sizeof s->worker_args[0], "%u", (cfg->tool_timeout_ms + 999) / 1000 + 1);
     snprintf(s->worker_args[1], sizeof s->worker_args[1], "%llu", (unsigned long long)cfg->tool_memory);
-    char *wargv[] = {"/proc/self/exe", "--store", cfg->store, "mcp-worker", s->worker_args[0], s->worker_args[1], NULL};
+    char *wargv[] = {"spill", "--store", cfg->store, "mcp-worker", s->worker_args[0], s->worker_args[1], NULL};
     memcpy(s->worker_argv, wargv, sizeof wargv);
-    spill_jobs_opts jo = {.argv = s->worker_argv, .timeout_ms = cfg->tool_timeout_ms,
+    spill_jobs_opts jo = {.file = "/proc/self/exe", .argv = s->worker_argv, .timeout_ms = cfg->tool_timeout_ms,
                           .out_cap = (size_t)cfg->page_bytes * 2 + (64 << 10), .max_running = cfg->tool_workers,
                           .gate = jobs_gate, .gate_ud = s};
     if (spill_jobs_new(&s->jobs, s->loop, &jo) != 0) {

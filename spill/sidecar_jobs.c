@@ -210,7 +210,7 @@ static void start(spill_jobs *j, job *b)
         {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&b->out},
         {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&b->err},
     };
-    uv_process_options_t po = {.exit_cb = on_exit_job, .file = j->o.argv[0], .args = j->o.argv,
+    uv_process_options_t po = {.exit_cb = on_exit_job, .file = j->o.file, .args = j->o.argv,
                                .stdio = io, .stdio_count = 3};
     int rc = uv_spawn(j->loop, &b->proc, &po);
     if (rc) {

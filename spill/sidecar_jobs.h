@@ -32,7 +32,8 @@ typedef void (*spill_job_done)(void *ud, const spill_job_result *r);
 typedef int (*spill_job_gate)(void *ud);
 
 typedef struct spill_jobs_opts {
-    char **argv;            /* the worker command; argv[0] a path */
+    const char *file;       /* the program to run */
+    char **argv;            /* its arguments, argv[0] its name */
     unsigned timeout_ms;
     size_t out_cap;
     int max_running;
