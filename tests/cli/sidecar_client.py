@@ -68,7 +68,12 @@ class AsyncPeer:
                 self.lines.append((time.monotonic(), None)); self.cv.notify_all()
         threading.Thread(target=run, daemon=True).start()
     def send_raw(self, b):
-        self.p.stdin.write(b if b.endswith(b"\n") else b + b"\n"); self.p.stdin.flush()
+        """Writes one line; False when the sidecar is gone (a crash is the test's to report)."""
+        try:
+            self.p.stdin.write(b if b.endswith(b"\n") else b + b"\n"); self.p.stdin.flush()
+            return True
+        except (BrokenPipeError, ValueError):
+            return False
     def wait_line(self, pred, timeout):
         """The first line (raw bytes) for which pred holds, or None after timeout."""
         end = time.monotonic() + timeout
@@ -91,8 +96,19 @@ class AsyncPeer:
         self.nping += 1
         rid = b'"ping-%d"' % self.nping
         t0 = time.monotonic()
-        self.send_raw(b'{"jsonrpc":"2.0","id":' + rid + b',"method":"ping"}')
+        if not self.send_raw(b'{"jsonrpc":"2.0","id":' + rid + b',"method":"ping"}'):
+            return None
         return None if self.wait_id(rid, timeout) is None else time.monotonic() - t0
+    def close(self, timeout=20):
+        try:
+            self.p.stdin.close()
+        except (BrokenPipeError, ValueError):
+            pass
+        try:
+            return self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            return self.p.wait()
     def hwm_mb(self):
         try:
             for l in open("/proc/%d/status" % self.p.pid):
@@ -102,6 +118,8 @@ class AsyncPeer:
         return None
     def sigterm_exit_time(self, timeout=10):
         t0 = time.monotonic()
+        if self.p.poll() is not None:
+            return None  # it was gone already
         self.p.send_signal(signal.SIGTERM)
         try:
             self.p.wait(timeout=timeout)
