@@ -20,10 +20,22 @@ from sidecar_client import AsyncPeer, check, ok, fail
 spill, store, server, jid, gid, T = sys.argv[1:7]
 RSS_MB, PING_S, TERM_S = 64, 0.100, 2.0
 rec = T + "/received.ndjson"
+# Under AddressSanitizer (make asan sets ASAN_OPTIONS) memory and speed are not the
+# product's: the RSS and ping bounds are skipped, loudly; everything else is checked.
+SAN = "ASAN_OPTIONS" in os.environ
+peers = []
+
+def bound(name, cond, why):
+    if SAN:
+        print("skip - %s: a sanitizer build (%s)" % (name, why), flush=True)
+    else:
+        check(name, cond, why)
 
 def start(extra=(), env=None, read=True):
     env = dict(env or os.environ, SPILL_TOOL_TIMEOUT="2s")  # the environment: an old spill ignores it
-    return AsyncPeer([spill, "run", "--store", store] + list(extra) + ["--", "python3", server], env=env, read=read)
+    p = AsyncPeer([spill, "run", "--store", store] + list(extra) + ["--", "python3", server], env=env, read=read)
+    peers.append(p)
+    return p
 
 def call_line(rid, name, args):
     return json.dumps({"jsonrpc": "2.0", "id": rid, "method": "tools/call",
@@ -44,11 +56,11 @@ def run_case(name, line, rid, want, timeout=20, extra=()):
             break
     ans = json.loads(got) if got else None
     check(name + ": answered", ans is not None and want(ans), (got or b"no answer")[:300].decode("utf-8", "replace"))
-    check(name + ": a ping meanwhile is answered within 100 ms", worst <= PING_S, "slowest ping %.0f ms" % (worst * 1000))
+    bound(name + ": a ping meanwhile is answered within 100 ms", worst <= PING_S, "slowest ping %.0f ms" % (worst * 1000))
     p.send_raw(line)
     time.sleep(0.3)
     hwm = p.hwm_mb()
-    check(name + ": the sidecar's peak RSS stays under 64 MB", hwm is not None and hwm < RSS_MB, "VmHWM %s MB" % hwm)
+    bound(name + ": the sidecar's peak RSS stays under 64 MB", hwm is not None and hwm < RSS_MB, "VmHWM %s MB" % hwm)
     took = p.sigterm_exit_time()
     check(name + ": SIGTERM ends spill within 2 s", took is not None and took <= TERM_S, "took %s s" % took)
     print("# %s: slowest ping %.1f ms, VmHWM %.1f MB, SIGTERM exit %.2f s" % (name, worst * 1000, hwm or -1, took or -1))
@@ -118,7 +130,7 @@ for raw in [b'{"a":1}', b"[1]", b"true"]:
     check("an invalid id %s: error -32600 (invalid request) with id null" % raw.decode(), got is not None, "no such answer")
     p.lines = [x for x in p.lines if x[1] != got]
 lat = p.ping()
-check("after all that the server still answers a ping within 100 ms", lat is not None and lat <= PING_S, str(lat))
+bound("after all that the server still answers a ping within 100 ms", lat is not None and lat <= PING_S, str(lat))
 p.close()
 sent = open(rec, "rb").read()
 check("none of these calls reached the server", b"spill" not in sent.lower() and b"\\u0073pill" not in sent, sent[:300].decode("utf-8", "replace"))
@@ -144,7 +156,7 @@ def writer():
 w = threading.Thread(target=writer, daemon=True); w.start()
 time.sleep(10)
 hwm = p.hwm_mb()
-check("20,000 pipelined spill_read calls, stdout unread for 10 s: peak RSS under 64 MB", hwm is not None and hwm < RSS_MB, "VmHWM %s MB" % hwm)
+bound("20,000 pipelined spill_read calls, stdout unread for 10 s: peak RSS under 64 MB", hwm is not None and hwm < RSS_MB, "VmHWM %s MB" % hwm)
 p.start_reading()
 got = p.wait_id(b"1200", 60)
 check("... and once the agent reads, the answers flow, in order of arrival", got is not None and b"[spill_read]" in got, str(got)[:200])
@@ -168,4 +180,10 @@ def parses(l):
 lines = [l for _, l in p.lines if l is not None]
 check("every third output allocation failing: every line the agent gets is whole JSON", lines and all(parses(l) for l in lines), str([l[:80] for l in lines if not parses(l)][:3]))
 check("... and every one of 40 local calls is still answered", answered == 40, "%d of 40" % answered)
+
+time.sleep(0.5)
+# The sidecar's own reports; a worker's (a libjq crash is expected) reach it only inside
+# the "spill: warning: ..." lines that quote them.
+said = [l for q in peers for l in q.err if (b"Sanitizer" in l or b"runtime error" in l) and not l.startswith(b"spill:")]
+check("no sanitizer report from the sidecar", not said, b"".join(said[:3]).decode("utf-8", "replace")[:300])
 PY
