@@ -163,6 +163,11 @@ $(BUILD)/tests/test_mcptools: tests/unit/test_mcptools.c tests/harness.h $(MCP_O
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(MCP_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
 
+# The sidecar's request peek, with the tool names it asks mcptools.c about.
+$(BUILD)/tests/test_rpcpeek: tests/unit/test_rpcpeek.c tests/harness.h $(BUILD)/obj/spill/rpcpeek.o $(MCP_OBJ) $(BUILD)/libspill.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(BUILD)/obj/spill/rpcpeek.o $(MCP_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(BUILD)/libspill.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libspill.a $(LIB_LIBS)
