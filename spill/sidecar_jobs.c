@@ -37,7 +37,6 @@ struct job {
     char *out_buf;
     size_t out_len, out_alloc;
     char err_buf[ERR_KEEP + 1];
-    char scratch[4096];   /* stderr beyond what is kept is read into this and dropped */
     uint64_t start;
 };
 
@@ -166,9 +165,11 @@ static void on_out(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 static void err_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    (void)suggested;
-    job *b = h->data;
-    *buf = uv_buf_init(b->scratch, sizeof b->scratch);
+    (void)h, (void)suggested;
+    /* One buffer for every worker's stderr: reads never overlap on one loop, and what is
+     * kept is copied out of it at once. */
+    static char scratch[4096];
+    *buf = uv_buf_init(scratch, sizeof scratch);
 }
 
 static void on_err(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
