@@ -1,17 +1,20 @@
 /* sidecar.c - `spill run -- CMD`: libuv glue between an agent (our stdin/stdout) and
  * an MCP server (a child process), with the filter on the server-to-client side.
- * The only file that includes <uv.h>.
+ * With sidecar_jobs.c, the only file that includes <uv.h>.
  *
- *   agent stdin --> [requests: spill's own tools and spill:// reads answered here,
- *                    tools/list and initialize ids remembered] --> filter (learns) --> server
+ *   agent stdin --> [requests: spill's own tools and spill:// reads answered here, each in
+ *                    a worker process (sidecar_jobs.c running mcpworker.c); tools/list and
+ *                    initialize ids remembered] --> forward_c2s --> filter (learns) --> server
  *   agent stdout <-- [tools/list: spill's tools added, outputSchema dropped;
  *                     initialize: resources capability added] <-- filter <-- server stdout
  *   server stderr is inherited: it reaches ours directly and can never block on us.
  *
  * Backpressure: a direction stops reading when more than HIGH bytes wait to be written
  * on its other side and resumes below LOW, so a slow agent or a slow server never makes
- * spill buffer without bound. Local answers are held until the server-to-client stream
- * is between two messages, so they never land inside another message. */
+ * spill buffer without bound; the agent's stdin also stops while LOCAL_MAX local calls
+ * wait (agent_flow), and workers start only while the agent's stdout has room. Local
+ * answers are held until the server-to-client stream is between two messages, so they
+ * never land inside another message. Output is queued whole or not at all (outq_write). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>
