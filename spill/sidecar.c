@@ -669,6 +669,24 @@ static void local_call(sidecar *s, lbatch *batch, const char *id, size_t idn, co
 /* A valid JSON-RPC id: a string or a number (null tolerated). */
 static int id_ok(char t) { return t == 's' || t == 'n' || t == 'z'; }
 
+/* An id from a line jansson refused may be what it refused (invalid UTF-8, \u0000): it is
+ * echoed only when it is valid JSON itself (a number of any size, a clean string), so the
+ * answer is valid JSON; otherwise the answer's id is null. */
+static int id_echoable(const spill__rpc_peek *pk)
+{
+    if (!pk->id || !id_ok(pk->id_type))
+        return 0;
+    if (pk->id_type != 's') {
+        for (size_t i = 0; i < pk->id_len; i++)
+            if (!strchr("0123456789+-.eEnul", pk->id[i]) || !pk->id[i])
+                return 0;
+        return 1;
+    }
+    json_t *v = json_loadb(pk->id, pk->id_len, JSON_DECODE_ANY, NULL);
+    json_decref(v);
+    return v != NULL;
+}
+
 /* Handles spill's own tools and spill:// reads (raw: the message's own bytes, for its id);
  * returns 1 if it was spill's and will be answered, 2 if spill's and a notification (dropped),
  * 0 if not spill's. */
@@ -764,7 +782,7 @@ static int malformed_message(sidecar *s, const char *p, size_t n, const json_err
     snprintf(msg, sizeof msg, "Parse error: spill cannot read this call of its own tools: %s (at byte %d); send "
              "valid JSON in UTF-8, without \\u0000, with an id that is a string or a 64-bit integer", je->text,
              je->position);
-    int idv = pk.kind == '{' && pk.id && id_ok(pk.id_type);
+    int idv = pk.kind == '{' && id_echoable(&pk);
     s->local_inflight++;
     answer_error(s, NULL, idv ? pk.id : "null", idv ? pk.id_len : 4, -32700, msg);
     return 0;
@@ -851,7 +869,7 @@ static int long_line_head(sidecar *s, const char *head, size_t n)
     if (!spill__rpc_peek_is_local(&pk))
         return forward_c2s(s, head, n);
     s->big_drop = 1;
-    if (pk.id && id_ok(pk.id_type) && pk.id_len <= BIG_ID_CAP) {
+    if (id_echoable(&pk) && pk.id_len <= BIG_ID_CAP) {
         memcpy(s->big_id, pk.id, pk.id_len);
         s->big_id_len = pk.id_len;
     } else {

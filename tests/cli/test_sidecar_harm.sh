@@ -113,6 +113,9 @@ for name, line, rid, code in cases:
     a = json.loads(got.decode("utf-8", "replace")) if got else None
     good = a is not None and (a.get("error", {}).get("code") == code if code else "result" in a)
     check("%s in a spill call: answered by spill%s" % (name, " with error %d" % code if code else ""), good, (got or b"no answer")[:200].decode("utf-8", "replace"))
+p.send_raw(b'{"jsonrpc":"2.0","id":"\xff","method":"tools/call","params":{"name":"spill_stat","arguments":{"id":"x"}}}')
+got = p.wait_line(lambda l: b'"id":null' in l and b"-32700" in l, 10)
+check("an id that is not UTF-8 in a spill call: error -32700 with id null (the answer stays valid JSON)", got is not None, "no such answer")
 for i, uri in enumerate(["SPILL://" + jid, "Spill://" + jid.upper(), "sPiLl://00000000"]):
     rid = b"%d" % (30 + i)
     p.send_raw(json.dumps({"jsonrpc": "2.0", "id": 30 + i, "method": "resources/read", "params": {"uri": uri}}).encode())
