@@ -318,9 +318,12 @@ void spill_mcp_set_jq_limit(size_t bytes) { jq_limit = bytes; }
 /* The user's filter runs inside this wrapper so it cannot read the sidecar's environment
  * ($ENV, env: the wrapped server's API keys live there), print to its stderr, or load modules
  * from disk (import/include cannot stand inside parentheses; libjq 1.6 also asserts on them
- * when no library path is set). No newline before the filter, so error line numbers stay the
+ * when no library path is set), and so that input and inputs say there is no more input
+ * (each JSON value of the object is given to the filter in turn) as the jq command does. No newline before the filter, so error line numbers stay the
  * user's; the one after it ends a trailing # comment. */
 static const char JQ_PRE[] = "def env: {}; def stderr: .; def input_filename: null; "
+                             "def input: error(\"No more inputs (spill_jq gives the filter each JSON value of "
+                             "the object in turn)\"); def inputs: empty; "
                              "def modulemeta: error(\"modules are off in spill_jq\"); {} as $ENV | (";
 
 static void jq_err_cb(void *ud, jv msg)
@@ -343,12 +346,12 @@ static void jq_err_cb(void *ud, jv msg)
 }
 
 /* libjq 1.6 calls the input callback without checking it is set: `input` and `inputs` then
- * jump through an uninitialised pointer. Here there is no further input: the message is the
- * one jq's own `inputs` takes for the end. */
+ * jump through an uninitialised pointer. The wrapper (JQ_PRE) defines input and inputs
+ * itself; this guards whatever else reaches the callback: there is no further input. */
 static jv jq_no_input(jq_state *jq, void *ud)
 {
     (void)jq, (void)ud;
-    return jv_invalid_with_msg(jv_string("No more inputs"));
+    return jv_invalid();
 }
 
 /* `debug` would print to the sidecar's stderr: its messages are dropped. */
