@@ -567,9 +567,12 @@ static void worker_failure(sidecar *s, lreq *r, const spill_job_result *res, cha
                  "make the query smaller (a narrower filter or pattern, a smaller range)", r->what, c->tool_timeout_ms);
     else if (res->out_capped)
         snprintf(msg, cap, "%s: stopped: its answer passed the output limit of spill's own calls", r->what);
-    else if (res->term_signal == SIGXCPU || res->term_signal == SIGKILL)
+    else if (res->term_signal == SIGXCPU)
         snprintf(msg, cap, "%s: stopped at the CPU time limit of spill's own calls (spill run --tool-timeout): "
                  "make the query smaller", r->what);
+    else if (res->term_signal == SIGKILL)
+        snprintf(msg, cap, "%s: its worker process was killed (SIGKILL: the CPU time limit of spill's own calls, "
+                 "spill run --tool-timeout, or the system ran out of memory): make the query smaller", r->what);
     else if (res->term_signal || res->exit_status)
         snprintf(msg, cap, "%s: the query failed in its worker process (%s %d%s)%s%s", r->what,
                  res->term_signal ? "signal" : "exit status", res->term_signal ? res->term_signal : (int)res->exit_status,

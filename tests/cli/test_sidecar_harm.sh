@@ -85,6 +85,20 @@ jq_cases = [
 for i, (flt, want) in enumerate(jq_cases):
     run_case("spill_jq %s" % flt, call_line(100 + i, "spill_jq", {"id": jid, "filter": flt}), b"%d" % (100 + i), want)
 
+# The limit's three spellings: the config file's key wins over the environment, the flag
+# over the file.
+open(T + "/cfg.json", "w").write('{"tool_timeout": "700ms", "tool_workers": 1, "tool_memory": "512MiB"}')
+for extra, ms in ((["--config", T + "/cfg.json"], 700), (["--config", T + "/cfg.json", "--tool-timeout", "300ms"], 300)):
+    p = start(extra)
+    p.send_raw(call_line(90, "spill_jq", {"id": jid, "filter": "def f: f; f"}))
+    got = p.wait_id(b"90", 10)
+    check("the time limit set by %s is the one applied" % " ".join(extra[2:] or ["the config file"]),
+          got is not None and b"(%d ms" % ms in got, str(got)[:200])
+    p.close()
+import subprocess
+r = subprocess.run([spill, "run", "--tool-timeout", "soon", "--", "true"], capture_output=True)
+check("--tool-timeout soon: refused, naming the option", r.returncode != 0 and b"--tool-timeout" in r.stderr, r.stderr[:200])
+
 # ---- item 2: a catastrophic pattern stops at the budget and says how to go on ----
 def grep_ok(a):
     t = text(a)
