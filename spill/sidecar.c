@@ -230,6 +230,22 @@ static int outq_write(sidecar *s, outq *q, const void *p, size_t n)
     return 0;
 }
 
+/* For forwarded bytes, which cannot wait in a queue of their own (that needs memory too) and
+ * may continue a message already partly written: when memory runs out, wait for it a moment
+ * (up to 100 ms) rather than cut the message; only then fail, which stops spill. */
+static int outq_write_forwarded(sidecar *s, outq *q, const void *p, size_t n)
+{
+    int rc = outq_write(s, q, p, n);
+    for (int i = 0; rc == SPILL_E_NOMEM && i < 50; i++) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+        rc = outq_write(s, q, p, n);
+    }
+    if (rc)
+        slog(s, "error", "out of memory while passing a message to the %s", q == &s->srv_in ? "server" : "agent");
+    return rc;
+}
+
 /* One whole line: p[0..n) and its newline in a single all-or-nothing write. */
 static int outq_line(sidecar *s, outq *q, const char *p, size_t n)
 {
@@ -370,7 +386,7 @@ static int deliver_message(sidecar *s, const char *p, size_t n)
         return 0;
     }
     free(t); /* no memory to edit it: it goes as the server sent it */
-    return outq_write(s, &s->agent_out, p, n);
+    return outq_write_forwarded(s, &s->agent_out, p, n);
 }
 
 static int filter_emit(void *ud, spill_dir dir, const void *data, size_t size)
@@ -378,9 +394,9 @@ static int filter_emit(void *ud, spill_dir dir, const void *data, size_t size)
     sidecar *s = ud;
     const char *p = data;
     if (dir == SPILL_C2S)
-        return outq_write(s, &s->srv_in, p, size) ? -1 : 0;
-    /* Every write below is whole or nothing (outq_write); one that fails stops the filter,
-     * and with it spill, rather than leave the agent a message with a hole in it. */
+        return outq_write_forwarded(s, &s->srv_in, p, size) ? -1 : 0;
+    /* Every write below is whole or nothing (outq_write); one that fails even after waiting
+     * for memory stops the filter, and with it spill: nothing more follows a cut message. */
     while (size) {
         const char *nl = memchr(p, '\n', size);
         size_t k = nl ? (size_t)(nl - p) + 1 : size;
@@ -388,7 +404,7 @@ static int filter_emit(void *ud, spill_dir dir, const void *data, size_t size)
             s->resp_mode = pending_any(s) ? 1 : 2;
         if (s->resp_mode == 1 && s->resp_len + k > RESP_CAP) {
             /* Too big to edit: it goes through as it is. */
-            if (outq_write(s, &s->agent_out, s->resp, s->resp_len))
+            if (outq_write_forwarded(s, &s->agent_out, s->resp, s->resp_len))
                 return -1;
             s->resp_len = 0;
             s->resp_mode = 2;
@@ -404,7 +420,7 @@ static int filter_emit(void *ud, spill_dir dir, const void *data, size_t size)
                 if (rc)
                     return -1;
             }
-        } else if (outq_write(s, &s->agent_out, p, k)) {
+        } else if (outq_write_forwarded(s, &s->agent_out, p, k)) {
             return -1;
         }
         if (nl) {
@@ -994,8 +1010,8 @@ static void on_server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     if (n == UV_EOF || n < 0) {
         uv_read_stop(st);
         spill_filter_finish(s->f, SPILL_S2C);
-        if (s->resp_len && outq_write(s, &s->agent_out, s->resp, s->resp_len))
-            slog(s, "error", "out of memory: the server's last, unfinished message was dropped");
+        if (s->resp_len)
+            outq_write_forwarded(s, &s->agent_out, s->resp, s->resp_len);
         s->resp_len = 0;
         s->resp_mode = 0;
         flush_held(s);

@@ -197,6 +197,15 @@ def parses(l):
 lines = [l for _, l in p.lines if l is not None]
 check("every third output allocation failing: every line the agent gets is whole JSON", lines and all(parses(l) for l in lines), str([l[:80] for l in lines if not parses(l)][:3]))
 check("... and every one of 40 local calls is still answered", answered == 40, "%d of 40" % answered)
+# The same with traffic to and from the server: forwarded messages wait for memory, whole.
+p = start(env=env)
+for i in range(40):
+    p.send_raw(call_line(600 + i, "echo" if i % 2 else "spill_stat", {"id": jid, "n": i}))
+answered = sum(1 for i in range(40) if p.wait_id(b"%d" % (600 + i), 20) is not None)
+p.close()
+lines = [l for _, l in p.lines if l is not None]
+check("... with the server's answers among them too: every line whole JSON, all 40 answered",
+      answered == 40 and lines and all(parses(l) for l in lines), "%d of 40; %s" % (answered, [l[:80] for l in lines if not parses(l)][:3]))
 
 time.sleep(0.5)
 # The sidecar's own reports; a worker's (a libjq crash is expected) reach it only inside
