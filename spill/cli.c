@@ -589,6 +589,7 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "count")) status = cmd_count(&c);
     else if (!strcmp(cmd, "bench")) status = cmd_bench(&c);
     else if (!strcmp(cmd, "bench-server")) status = cmd_bench_server(&c); /* hidden: bench --e2e's server */
+    else if (!strcmp(cmd, "mcp-worker")) status = cmd_mcp_worker(&c); /* hidden: spill run's local calls */
     else if (!strcmp(cmd, "verify")) status = cmd_verify(&c);
     else if (!strcmp(cmd, "gc")) status = cmd_gc(&c);
     else if (!strcmp(cmd, "reindex")) status = cmd_reindex(&c);

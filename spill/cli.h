@@ -54,5 +54,6 @@ int cmd_run(cli *c);
 int cmd_count(cli *c);
 int cmd_bench(cli *c);         /* cli_bench.c */
 int cmd_bench_server(cli *c);  /* bench_e2e.c: the MCP server of bench --e2e (hidden) */
+int cmd_mcp_worker(cli *c);    /* mcpworker.c: one local MCP call for spill run (hidden) */
 
 #endif

@@ -33,6 +33,11 @@ static const char run_help[] =
     "  --preview-head SIZE    preview bytes from the start (2KiB)\n"
     "  --preview-tail SIZE    preview bytes from the end (1KiB)\n"
     "  --page SIZE            bound of spill_read/grep/jq results (32KiB)\n"
+    "  --tool-timeout TIME    wall time of one call of spill's own tools or spill://,\n"
+    "                         each run in a worker process: 5s (also 500ms); spill_grep\n"
+    "                         stops at 60% of it and says how to go on [SPILL_TOOL_TIMEOUT]\n"
+    "  --tool-memory SIZE     memory (address space) of such a worker (1GiB; 0 none)\n"
+    "  --tool-workers N       workers at once (2); more calls wait their turn\n"
     "  --vocab claude|o200k|cl100k   tokenizer vocabulary (claude: legacy Claude, the\n"
     "                         public proxy for Claude's, reported x1.10) [SPILL_VOCAB]\n"
     "  --counter exact|estimate  exact: count exactly up to the largest threshold, then\n"
@@ -56,7 +61,7 @@ static const char run_help[] =
     "\n"
     "config file keys: store, threshold, byte_cap, min_spill, preview_head, preview_tail,\n"
     "page, vocab, counter, multiplier, level, frame_size, threads, spin_us, views,\n"
-    "views_quota, client_defaults, session,\n"
+    "views_quota, client_defaults, session, tool_timeout (\"5s\"), tool_memory, tool_workers,\n"
     "rules: [{\"tool\"|\"server\"|\"client\": NAME, \"threshold\": TOKENS}]. Sizes may be\n"
     "numbers or strings like \"64KiB\".\n"
     "\n"
@@ -81,6 +86,28 @@ void sidecar_config_init(sidecar_config *c)
     c->views_quota = 1ull << 30;
     c->client_defaults = 1;
     c->spin_us = 200;
+    c->tool_timeout_ms = 5000;
+    c->tool_memory = 1ull << 30;
+    c->tool_workers = 2;
+}
+
+/* A wall time: "5", "5s" or "500ms", from 100 ms to 10 minutes; 0 or -1. */
+static int parse_ms(const char *s, unsigned *ms)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *s == '-')
+        return -1;
+    if (!strcmp(end, "ms"))
+        ;
+    else if (!*end || !strcmp(end, "s"))
+        v *= 1000;
+    else
+        return -1;
+    if (v < 100 || v > 600000)
+        return -1;
+    *ms = (unsigned)v;
+    return 0;
 }
 
 static int add_rule(sidecar_config *c, const char *kind, const char *name, uint64_t t, char *err,
@@ -165,6 +192,14 @@ int sidecar_config_load(sidecar_config *c, const char *path, char *err, size_t e
             c->views = json_is_true(v);
         else if (!strcmp(key, "client_defaults") && json_is_boolean(v))
             c->client_defaults = json_is_true(v);
+        else if (!strcmp(key, "tool_timeout") && json_is_string(v) && !parse_ms(json_string_value(v), &c->tool_timeout_ms))
+            ;
+        else if (!strcmp(key, "tool_timeout") && json_is_integer(v) && json_integer_value(v) >= 1 &&
+                 json_integer_value(v) <= 600)
+            c->tool_timeout_ms = (unsigned)json_integer_value(v) * 1000;
+        else if (!strcmp(key, "tool_workers") && json_is_integer(v) && json_integer_value(v) >= 1 &&
+                 json_integer_value(v) <= 64)
+            c->tool_workers = (int)json_integer_value(v);
         else if (!strcmp(key, "rules") && json_is_array(v)) {
             size_t i;
             json_t *r;
@@ -188,7 +223,7 @@ int sidecar_config_load(sidecar_config *c, const char *path, char *err, size_t e
                                              !strcmp(key, "preview_tail") || !strcmp(key, "page") ||
                                              !strcmp(key, "frame_size") || !strcmp(key, "views_quota") ||
                                              !strcmp(key, "level") || !strcmp(key, "threads") ||
-                                             !strcmp(key, "spin_us"))) {
+                                             !strcmp(key, "spin_us") || !strcmp(key, "tool_memory"))) {
             if (!strcmp(key, "threshold")) c->threshold = n;
             else if (!strcmp(key, "byte_cap")) c->byte_cap = n;
             else if (!strcmp(key, "min_spill")) c->min_spill = n;
@@ -199,6 +234,7 @@ int sidecar_config_load(sidecar_config *c, const char *path, char *err, size_t e
             else if (!strcmp(key, "views_quota")) c->views_quota = n;
             else if (!strcmp(key, "level")) c->level = (int)n;
             else if (!strcmp(key, "spin_us")) c->spin_us = n > 1000000 ? 1000000 : (unsigned)n;
+            else if (!strcmp(key, "tool_memory")) c->tool_memory = n;
             else c->threads = (int)n;
         } else {
             snprintf(err, errlen, "%s: unknown or malformed key \"%s\"", path, key);
@@ -255,6 +291,8 @@ int cmd_run(cli *c)
             return cli_usage("SPILL_SPIN_US: not a number of microseconds up to 1000000: %s", e);
         cfg.spin_us = (unsigned)us;
     }
+    if ((e = getenv("SPILL_TOOL_TIMEOUT")) && *e && parse_ms(e, &cfg.tool_timeout_ms))
+        return cli_usage("SPILL_TOOL_TIMEOUT: not a time from 100ms to 600s: %s", e);
     const char *config = getenv("SPILL_CONFIG");
     for (i = 0; i < sep; i++)
         if (!strcmp(c->argv[i], "--config") && i + 1 < sep)
@@ -283,6 +321,9 @@ int cmd_run(cli *c)
         else if (!strcmp(a, "--frame-size") && !cli_parse_size(v, &n)) cfg.frame_size = n, i++;
         else if (!strcmp(a, "--level") && !cli_parse_u64(v, &n) && n >= 1 && n <= 22) cfg.level = (int)n, i++;
         else if (!strcmp(a, "--threads") && !cli_parse_u64(v, &n) && n >= 1 && n <= 16) cfg.threads = (int)n, i++;
+        else if (!strcmp(a, "--tool-timeout") && !parse_ms(v, &cfg.tool_timeout_ms)) i++;
+        else if (!strcmp(a, "--tool-memory") && !cli_parse_size(v, &n)) cfg.tool_memory = n, i++;
+        else if (!strcmp(a, "--tool-workers") && !cli_parse_u64(v, &n) && n >= 1 && n <= 64) cfg.tool_workers = (int)n, i++;
         else if (!strcmp(a, "--spin-us") && !cli_parse_u64(v, &n) && n <= 1000000) cfg.spin_us = (unsigned)n, i++;
         else if (!strcmp(a, "--vocab") && cli_vocab_ok(v)) snprintf(cfg.vocab, sizeof cfg.vocab, "%s", v), i++;
         else if (!strcmp(a, "--counter") && (!strcmp(v, "exact") || !strcmp(v, "estimate")))

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mcptools_impl.h"
 
@@ -17,8 +18,10 @@ typedef spill__mcp_call call;
  * The object streams through spill_store_read_lines from from_line on, a line at a time as
  * `spill grep` does (matched up to 4 MiB of a line, a trailing CR ignored). Output lines cost
  * their escaped size against the page; a line is shown up to 64 KiB (or a quarter of the
- * page). The scan stops at the first match past max (so "there are more" is known), or when
- * the page is full; either way the footer gives the call that goes on (from_line). */
+ * page). The scan stops at the first match past max (so "there are more" is known), when
+ * the page is full, or when the call's time budget is spent (checked before each line; a
+ * line whose matching backtracks past MATCH_LIMIT steps counts as not matching, and is said);
+ * whichever it was, the footer gives the call that goes on (from_line). */
 
 enum {
     GREP_LINE_CAP = 4 << 20,
@@ -26,7 +29,23 @@ enum {
     GREP_MAX_CONTEXT = 20,
     GREP_MAX_MATCHES = 1000,
     PATTERN_MAX = 4096,
+    MATCH_LIMIT = 1000000,    /* backtracking steps for one line: milliseconds, not minutes */
 };
+
+static unsigned time_budget_ms = 2000;
+
+void spill_mcp_set_time_budget(unsigned ms)
+{
+    if (ms)
+        time_budget_ms = ms;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 typedef struct ctx_line { unsigned char *text; size_t len; uint64_t no; int longer; } ctx_line;
 
@@ -44,6 +63,10 @@ typedef struct grep_run {
     size_t show_cap, budget, cost;
     int state;                /* 0 scanning, 1 max shown (looking for one more), 2 stopped */
     int more, full;           /* more matches follow; the page filled up */
+    int timeout;              /* the time budget ran out */
+    uint64_t deadline;        /* now_ms() at which it does */
+    uint64_t hard, first_hard; /* lines that hit MATCH_LIMIT, and the first of them */
+    pcre2_match_context *mc;
     spill__sbuf out;
     char err[300];
 } grep_run;
@@ -82,11 +105,20 @@ static int grep_stop(grep_run *g, uint64_t resume, int full)
 
 static int grep_line(grep_run *g)
 {
+    if (now_ms() >= g->deadline) { /* this line is the first not searched */
+        g->timeout = 1;
+        return grep_stop(g, g->no + 1, 0);
+    }
     g->no++;
     size_t len = g->len;
     if (len && g->line[len - 1] == '\r')
         len--;
-    int m = pcre2_match(g->re, (PCRE2_SPTR)g->line, len, 0, 0, g->md, NULL);
+    int m = pcre2_match(g->re, (PCRE2_SPTR)g->line, len, 0, 0, g->md, g->mc);
+    if (m == PCRE2_ERROR_MATCHLIMIT || m == PCRE2_ERROR_DEPTHLIMIT || m == PCRE2_ERROR_HEAPLIMIT) {
+        if (!g->hard++)
+            g->first_hard = g->no;
+        m = PCRE2_ERROR_NOMATCH;
+    }
     if (m < 0 && m != PCRE2_ERROR_NOMATCH) {
         PCRE2_UCHAR msg[200];
         pcre2_get_error_message(m, msg, sizeof msg);
@@ -187,7 +219,7 @@ int spill__mcp_grep(call *c)
     if (from > lines && !(from == 1 && lines == 0))
         return spill__mcp_fail(c, "spill_grep: from_line %llu is past the end: object %s has %llu lines",
                                (unsigned long long)from, c->info.id, (unsigned long long)lines);
-    grep_run g = {.c = c, .context = (int)context, .max = max, .no = from - 1};
+    grep_run g = {.c = c, .context = (int)context, .max = max, .no = from - 1, .deadline = now_ms() + time_budget_ms};
     int errcode;
     PCRE2_SIZE erroff;
     g.re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
@@ -208,7 +240,11 @@ int spill__mcp_grep(call *c)
     g.show_cap = g.budget / 4 < GREP_SHOW_CAP ? g.budget / 4 : GREP_SHOW_CAP;
     g.md = pcre2_match_data_create_from_pattern(g.re, NULL);
     g.line = malloc(GREP_LINE_CAP);
-    rc = !reserve || !g.md || !g.line ? SPILL_E_NOMEM : 0;
+    if ((g.mc = pcre2_match_context_create(NULL))) {
+        pcre2_set_match_limit(g.mc, MATCH_LIMIT);
+        pcre2_set_depth_limit(g.mc, MATCH_LIMIT);
+    }
+    rc = !reserve || !g.md || !g.line || !g.mc ? SPILL_E_NOMEM : 0;
     for (int i = 0; !rc && i < g.context; i++)
         if (!(g.ring[i].text = malloc(g.show_cap + 4)))
             rc = SPILL_E_NOMEM;
@@ -230,7 +266,18 @@ int spill__mcp_grep(call *c)
     if (g.more && !(next = grep_next(&g, pattern, icase, g.resume)))
         g.out.oom = 1;
     spill__sbuf *o = &g.out;
-    if (!g.matches && !g.full)
+    if (g.hard) /* a line of its own above the footer, which stays the last line */
+        spill__sb_printf(o, "[spill_grep] %llu line%s could not be searched to the end (first: line %llu): the "
+                         "pattern backtracks too much there (PCRE2 match limit); they count as not matching. "
+                         "Simplify the pattern (e.g. (a+)+ to a+).\n", (unsigned long long)g.hard,
+                         g.hard == 1 ? "" : "s", (unsigned long long)g.first_hard);
+    if (g.timeout)
+        spill__sb_printf(o, "[spill_grep] stopped at the time budget of one call (%u ms) after searching lines "
+                         "%llu-%llu of %llu: %llu matching line%s shown%s. next: spill_grep %s", time_budget_ms,
+                         (unsigned long long)from, (unsigned long long)g.resume - 1, (unsigned long long)lines,
+                         (unsigned long long)g.matches, g.matches == 1 ? "" : "s",
+                         g.hard ? "" : " (a simpler pattern searches faster)", next);
+    else if (!g.matches && !g.full)
         spill__sb_printf(o, "[spill_grep] no line matches (searched lines %llu-%llu of object %s).",
                          (unsigned long long)from, (unsigned long long)lines, c->info.id);
     else
@@ -238,7 +285,9 @@ int spill__mcp_grep(call *c)
                          (unsigned long long)g.matches, g.matches == 1 ? "" : "s",
                          g.context ? " with context (N:match, N-context)" : "",
                          (unsigned long long)g.first_shown, (unsigned long long)g.last_printed);
-    if (g.full)
+    if (g.timeout)
+        ;
+    else if (g.full)
         spill__sb_printf(o, "; the page is full (%zu bytes), more matches may follow: narrow the pattern, use "
                          "less context, or go on. next: spill_grep %s", c->max, next);
     else if (g.more)
@@ -255,6 +304,7 @@ out:
     free(g.line);
     free(g.out.p);
     pcre2_match_data_free(g.md);
+    pcre2_match_context_free(g.mc);
     pcre2_code_free(g.re);
     return rc;
 }
@@ -268,9 +318,12 @@ void spill_mcp_set_jq_limit(size_t bytes) { jq_limit = bytes; }
 /* The user's filter runs inside this wrapper so it cannot read the sidecar's environment
  * ($ENV, env: the wrapped server's API keys live there), print to its stderr, or load modules
  * from disk (import/include cannot stand inside parentheses; libjq 1.6 also asserts on them
- * when no library path is set). No newline before the filter, so error line numbers stay the
+ * when no library path is set), and so that input and inputs say there is no more input
+ * (each JSON value of the object is given to the filter in turn) as the jq command does. No newline before the filter, so error line numbers stay the
  * user's; the one after it ends a trailing # comment. */
 static const char JQ_PRE[] = "def env: {}; def stderr: .; def input_filename: null; "
+                             "def input: error(\"No more inputs (spill_jq gives the filter each JSON value of "
+                             "the object in turn)\"); def inputs: empty; "
                              "def modulemeta: error(\"modules are off in spill_jq\"); {} as $ENV | (";
 
 static void jq_err_cb(void *ud, jv msg)
@@ -290,6 +343,22 @@ static void jq_err_cb(void *ud, jv msg)
     }
     spill__sb_add(b, p, strlen(p));
     jv_free(s);
+}
+
+/* libjq 1.6 calls the input callback without checking it is set: `input` and `inputs` then
+ * jump through an uninitialised pointer. The wrapper (JQ_PRE) defines input and inputs
+ * itself; this guards whatever else reaches the callback: there is no further input. */
+static jv jq_no_input(jq_state *jq, void *ud)
+{
+    (void)jq, (void)ud;
+    return jv_invalid();
+}
+
+/* `debug` would print to the sidecar's stderr: its messages are dropped. */
+static void jq_drop_debug(void *ud, jv msg)
+{
+    (void)ud;
+    jv_free(msg);
 }
 
 /* Appends one result and a newline: 0, or 1 when only a head of it fitted. */
@@ -362,6 +431,8 @@ int spill__mcp_jq(call *c)
         goto out;
     }
     jq_set_error_cb(jq, jq_err_cb, &em);
+    jq_set_input_cb(jq, jq_no_input, NULL);
+    jq_set_debug_cb(jq, jq_drop_debug, NULL);
     jq_set_attr(jq, jv_string("JQ_LIBRARY_PATH"), jv_array());
     if (!jq_compile(jq, prog.p)) {
         rc = em.oom ? SPILL_E_NOMEM

@@ -65,6 +65,10 @@ int spill_mcp_is_uri(const char *uri);
 int spill_mcp_read_resource(spill_store *st, const char *uri, size_t max_bytes, int era2026,
                             char **out, size_t *outlen);
 
+/* The time one spill_grep call may search before it stops and says where to go on (default
+   2000 ms; 0 keeps the default). Process-wide: `spill run` sets it in its worker processes. */
+void spill_mcp_set_time_budget(unsigned ms);
+
 /* Test hook: the largest object spill_jq loads (default 256 MiB). Process-wide. */
 void spill_mcp_set_jq_limit(size_t bytes);
 

@@ -1,17 +1,20 @@
 /* sidecar.c - `spill run -- CMD`: libuv glue between an agent (our stdin/stdout) and
  * an MCP server (a child process), with the filter on the server-to-client side.
- * The only file that includes <uv.h>.
+ * With sidecar_jobs.c, the only file that includes <uv.h>.
  *
- *   agent stdin --> [requests: spill's own tools and spill:// reads answered here,
- *                    tools/list and initialize ids remembered] --> filter (learns) --> server
+ *   agent stdin --> [requests: spill's own tools and spill:// reads answered here, each in
+ *                    a worker process (sidecar_jobs.c running mcpworker.c); tools/list and
+ *                    initialize ids remembered] --> forward_c2s --> filter (learns) --> server
  *   agent stdout <-- [tools/list: spill's tools added, outputSchema dropped;
  *                     initialize: resources capability added] <-- filter <-- server stdout
  *   server stderr is inherited: it reaches ours directly and can never block on us.
  *
  * Backpressure: a direction stops reading when more than HIGH bytes wait to be written
  * on its other side and resumes below LOW, so a slow agent or a slow server never makes
- * spill buffer without bound. Local answers are held until the server-to-client stream
- * is between two messages, so they never land inside another message. */
+ * spill buffer without bound; the agent's stdin also stops while LOCAL_MAX local calls
+ * wait (agent_flow), and workers start only while the agent's stdout has room. Local
+ * answers are held until the server-to-client stream is between two messages, so they
+ * never land inside another message. Output is queued whole or not at all (outq_write). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>
@@ -29,10 +32,24 @@
 
 #include "cli.h"
 #include "mcptools.h"
+#include "rpcpeek.h"
 #include "sidecar.h"
+#include "sidecar_jobs.h"
 #include "views.h"
 
 enum { HIGH = 8 << 20, LOW = 2 << 20, REQ_CAP = 64 << 10, RESP_CAP = 16 << 20, PENDING = 64 };
+/* Local calls accepted and not yet answered (queued for a worker, running, or their answer
+ * held): past LOCAL_MAX spill stops reading the agent until half have gone out. */
+enum { LOCAL_MAX = 64, BIG_ID_CAP = 1024 };
+
+/* A local answer (one line without its newline, or a batch's) waiting for a message
+ * boundary on the server-to-client stream. */
+typedef struct held_line {
+    struct held_line *next;
+    int count;                 /* local calls it answers */
+    size_t n;
+    char data[];
+} held_line;
 
 typedef struct outq {
     uv_pipe_t pipe;
@@ -67,8 +84,19 @@ typedef struct sidecar {
     char *resp;
     size_t resp_len;
     int resp_mode;             /* 0 between messages, 1 assembling, 2 streaming through */
-    json_t *held;              /* local answers waiting for a message boundary */
-    json_t *batch;             /* local answers to the batch being handled */
+    held_line *held_head, *held_tail; /* local answers waiting for a message boundary */
+    /* local calls, each in a worker process (sidecar_jobs.h) */
+    spill_jobs *jobs;
+    char *worker_argv[8];
+    char worker_args[3][32];
+    int local_inflight;        /* accepted, answer not yet queued on stdout */
+    int in_paused;             /* agent stdin paused by agent_flow */
+    int big_drop;              /* dropping the rest of a too-long line spill answered */
+    char big_id[BIG_ID_CAP];   /* ... and that line's raw id */
+    size_t big_id_len;
+    uv_timer_t retry_timer;    /* held answers that met an allocation failure try again */
+    uv_timer_t drain_timer;    /* after SIGTERM: how long queued output may still drain */
+    int terminating, drain_over;
     /* lifecycle */
     int child_running, child_status, child_signal, srv_eof, agent_eof, agent_gone, failed;
     int exit_code;
@@ -110,6 +138,8 @@ typedef struct wreq {
 
 static void maybe_finish(sidecar *s);
 static void begin_shutdown(sidecar *s, const char *why);
+static void agent_flow(sidecar *s);
+void spill__resume(uv_stream_t *st);
 
 static void on_written(uv_write_t *req, int status)
 {
@@ -132,28 +162,50 @@ static void on_written(uv_write_t *req, int status)
         extern void spill__resume(uv_stream_t *);
         spill__resume(q->source);
     }
+    if (q == &s->srv_in)
+        agent_flow(s);
+    else if (s->jobs && q->queued < HIGH)
+        spill_jobs_pump(s->jobs); /* workers wait while the agent's stdout is full */
     maybe_finish(s);
 }
 
+/* Test hook: SPILL_TEST_OUTQ_FAIL=N makes every Nth allocation for queued output fail, the
+ * injected allocator of the test that no failure ever sends half a line. */
+static void *outq_alloc(size_t n)
+{
+    static long every = -1, count;
+    if (every < 0) {
+        const char *e = getenv("SPILL_TEST_OUTQ_FAIL");
+        every = e ? strtol(e, NULL, 10) : 0;
+    }
+    if (every > 0 && ++count % every == 0)
+        return NULL;
+    return malloc(n);
+}
+
+/* Queues p[0..n) whole or not at all: the room for what the pipe may not take is allocated
+ * before the first byte is written, so a failed allocation (SPILL_E_NOMEM, nothing written)
+ * never leaves half a message on the wire. Small messages still go out in one system call. */
 static int outq_write(sidecar *s, outq *q, const void *p, size_t n)
 {
     if (q->closed || !q->open || n == 0)
         return 0;
+    wreq *w = outq_alloc(sizeof *w + n);
+    if (!w)
+        return SPILL_E_NOMEM;
     if (q->queued == 0) {
-        /* Nothing waits: write now, and queue only what the pipe did not take. Small
-         * messages then cost one system call and no allocation. */
+        /* Nothing waits: write now, and queue only what the pipe did not take. */
         uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
         int k = uv_try_write((uv_stream_t *)&q->pipe, &b, 1);
         if (k > 0) {
             p = (const char *)p + k;
             n -= (size_t)k;
-            if (n == 0)
+            if (n == 0) {
+                free(w);
                 return 0;
+            }
         }
     }
-    wreq *w = malloc(sizeof *w + n);
-    if (!w)
-        return SPILL_E_NOMEM;
     memcpy(w->data, p, n);
     w->q = q;
     w->n = n;
@@ -173,7 +225,38 @@ static int outq_write(sidecar *s, outq *q, const void *p, size_t n)
         q->paused = 1;
         uv_read_stop(q->source);
     }
+    if (q == &s->srv_in)
+        agent_flow(s);
     return 0;
+}
+
+/* For forwarded bytes, which cannot wait in a queue of their own (that needs memory too) and
+ * may continue a message already partly written: when memory runs out, wait for it a moment
+ * (up to 100 ms) rather than cut the message; only then fail, which stops spill. */
+static int outq_write_forwarded(sidecar *s, outq *q, const void *p, size_t n)
+{
+    int rc = outq_write(s, q, p, n);
+    for (int i = 0; rc == SPILL_E_NOMEM && i < 50; i++) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+        rc = outq_write(s, q, p, n);
+    }
+    if (rc)
+        slog(s, "error", "out of memory while passing a message to the %s", q == &s->srv_in ? "server" : "agent");
+    return rc;
+}
+
+/* One whole line: p[0..n) and its newline in a single all-or-nothing write. */
+static int outq_line(sidecar *s, outq *q, const char *p, size_t n)
+{
+    char *t = malloc(n + 1);
+    if (!t)
+        return SPILL_E_NOMEM;
+    memcpy(t, p, n);
+    t[n] = '\n';
+    int rc = outq_write(s, q, t, n + 1);
+    free(t);
+    return rc;
 }
 
 /* ---- the server-to-client side, after the filter ---- */
@@ -213,20 +296,35 @@ static void id_key(json_t *id, char *out, size_t n)
     free(t);
 }
 
+static void on_retry(uv_timer_t *t);
+
+/* Writes the held answers in order. One that cannot be queued (memory) stays first in
+ * line and is tried again shortly: an answer is never lost, never sent in part. */
 static void flush_held(sidecar *s)
 {
-    size_t i;
-    json_t *m;
-    json_array_foreach(s->held, i, m)
-    {
-        char *t = json_dumps(m, JSON_COMPACT);
-        if (t) {
-            outq_write(s, &s->agent_out, t, strlen(t));
-            outq_write(s, &s->agent_out, "\n", 1);
-            free(t);
+    held_line *h;
+    while ((h = s->held_head)) {
+        if (outq_write(s, &s->agent_out, h->data, h->n) != 0) {
+            if (!uv_is_active((uv_handle_t *)&s->retry_timer) && !uv_is_closing((uv_handle_t *)&s->retry_timer))
+                uv_timer_start(&s->retry_timer, on_retry, 20, 0);
+            return;
         }
+        if (!(s->held_head = h->next))
+            s->held_tail = NULL;
+        s->local_inflight -= h->count;
+        free(h);
     }
-    json_array_clear(s->held);
+    agent_flow(s);
+    maybe_finish(s);
+}
+
+static void on_retry(uv_timer_t *t)
+{
+    sidecar *s = t->data;
+    if (s->resp_mode == 0)
+        flush_held(s);
+    else if (s->held_head)
+        uv_timer_start(&s->retry_timer, on_retry, 20, 0);
 }
 
 /* tools/list: spill's tools join the server's, and no tool keeps an outputSchema (the
@@ -270,7 +368,7 @@ static int edit_response(sidecar *s, json_t *m)
 
 /* One complete message from the filter (a 2025-03-26 batch too): edit it if it answers
  * a request we watch. */
-static void deliver_message(sidecar *s, const char *p, size_t n)
+static int deliver_message(sidecar *s, const char *p, size_t n)
 {
     json_t *m = json_loadb(p, n, JSON_DECODE_ANY, NULL);
     int changed = 0;
@@ -283,13 +381,12 @@ static void deliver_message(sidecar *s, const char *p, size_t n)
     }
     char *t = changed ? json_dumps(m, JSON_COMPACT) : NULL;
     json_decref(m);
-    if (t) {
-        outq_write(s, &s->agent_out, t, strlen(t));
-        outq_write(s, &s->agent_out, "\n", 1);
+    if (t && outq_line(s, &s->agent_out, t, strlen(t)) == 0) {
         free(t);
-        return;
+        return 0;
     }
-    outq_write(s, &s->agent_out, p, n);
+    free(t); /* no memory to edit it: it goes as the server sent it */
+    return outq_write_forwarded(s, &s->agent_out, p, n);
 }
 
 static int filter_emit(void *ud, spill_dir dir, const void *data, size_t size)
@@ -297,7 +394,9 @@ static int filter_emit(void *ud, spill_dir dir, const void *data, size_t size)
     sidecar *s = ud;
     const char *p = data;
     if (dir == SPILL_C2S)
-        return outq_write(s, &s->srv_in, p, size) ? -1 : 0;
+        return outq_write_forwarded(s, &s->srv_in, p, size) ? -1 : 0;
+    /* Every write below is whole or nothing (outq_write); one that fails even after waiting
+     * for memory stops the filter, and with it spill: nothing more follows a cut message. */
     while (size) {
         const char *nl = memchr(p, '\n', size);
         size_t k = nl ? (size_t)(nl - p) + 1 : size;
@@ -305,7 +404,8 @@ static int filter_emit(void *ud, spill_dir dir, const void *data, size_t size)
             s->resp_mode = pending_any(s) ? 1 : 2;
         if (s->resp_mode == 1 && s->resp_len + k > RESP_CAP) {
             /* Too big to edit: it goes through as it is. */
-            outq_write(s, &s->agent_out, s->resp, s->resp_len);
+            if (outq_write_forwarded(s, &s->agent_out, s->resp, s->resp_len))
+                return -1;
             s->resp_len = 0;
             s->resp_mode = 2;
         }
@@ -315,15 +415,17 @@ static int filter_emit(void *ud, spill_dir dir, const void *data, size_t size)
             memcpy(s->resp + s->resp_len, p, k);
             s->resp_len += k;
             if (nl) {
-                deliver_message(s, s->resp, s->resp_len);
+                int rc = deliver_message(s, s->resp, s->resp_len);
                 s->resp_len = 0;
+                if (rc)
+                    return -1;
             }
-        } else {
-            outq_write(s, &s->agent_out, p, k);
+        } else if (outq_write_forwarded(s, &s->agent_out, p, k)) {
+            return -1;
         }
         if (nl) {
             s->resp_mode = 0;
-            if (json_array_size(s->held))
+            if (s->held_head)
                 flush_held(s); /* between two messages: local answers may go now */
         }
         p += k;
@@ -334,71 +436,316 @@ static int filter_emit(void *ud, spill_dir dir, const void *data, size_t size)
 
 /* ---- the client-to-server side ---- */
 
-static void answer(sidecar *s, json_t *id, json_t *result, json_t *error)
+/* ---- local answers: spill's own tools and spill:// reads ----
+ *
+ * Each call runs in a worker process (mcpworker.c through sidecar_jobs.c), so nothing a
+ * query does (libjq's assertions and unbounded recursion, a pattern that backtracks for
+ * minutes, a damaged store, a slow disk) can stop, freeze or bloat the sidecar. Answers
+ * carry the request's id exactly as the agent wrote it: its raw bytes (rpcpeek.h), never
+ * jansson's reading of them (1e2 stays 1e2, -0 stays -0, 2^70 stays 2^70). */
+
+/* Answers to one 2025-03-26 batch: they go back together, as one array. */
+typedef struct lbatch {
+    int pending, sealed, count;
+    char *buf;
+    size_t len, cap;
+    int oom;
+} lbatch;
+
+typedef struct lreq {
+    sidecar *s;
+    lbatch *batch;
+    int resource, era;
+    char what[24];             /* the tool's name, or "resources/read" */
+    size_t id_len;
+    char id[];                 /* raw id bytes; "null" when it had none that was valid */
+} lreq;
+
+static void held_push(sidecar *s, char *line, size_t n, int count)
 {
-    json_t *m = json_object();
-    json_object_set_new(m, "jsonrpc", json_string("2.0"));
-    json_object_set(m, "id", id);
-    if (result)
-        json_object_set_new(m, "result", result);
-    else
-        json_object_set_new(m, "error", error);
-    if (s->batch) { /* answers to a batch's requests go back as one batch */
-        json_array_append_new(s->batch, m);
-        return;
+    held_line *h = malloc(sizeof *h + n + 1);
+    if (!h) {
+        /* Nowhere to keep it: the calls it answers are lost, and said so. */
+        slog(s, "error", "out of memory: %d local answer%s dropped", count, count == 1 ? "" : "s");
+        s->local_inflight -= count;
+    } else {
+        h->next = NULL, h->count = count, h->n = n + 1;
+        memcpy(h->data, line, n);
+        h->data[n] = '\n';
+        if (s->held_tail)
+            s->held_tail->next = h;
+        else
+            s->held_head = h;
+        s->held_tail = h;
     }
-    json_array_append_new(s->held, m);
     if (s->resp_mode == 0)
         flush_held(s);
 }
 
-/* Handles spill's own tools and spill:// reads; returns 1 if it answered. */
-static int local_request(sidecar *s, json_t *m)
+static void batch_add(sidecar *s, lbatch *b, const char *line, size_t n)
+{
+    if (line && !b->oom) {
+        if (b->len + n + 3 > b->cap) {
+            size_t c = (b->len + n + 3) * 2;
+            char *q = realloc(b->buf, c);
+            if (!q)
+                b->oom = 1;
+            else
+                b->buf = q, b->cap = c;
+        }
+        if (!b->oom) {
+            b->buf[b->len] = b->len ? ',' : '[';
+            b->len++;
+            memcpy(b->buf + b->len, line, n);
+            b->len += n;
+        }
+    }
+    if (b->pending || !b->sealed)
+        return;
+    if (b->len && !b->oom) {
+        b->buf[b->len++] = ']';
+        held_push(s, b->buf, b->len, b->count);
+    } else {
+        if (b->oom)
+            slog(s, "error", "out of memory: the answers to a batch were dropped");
+        s->local_inflight -= b->count;
+    }
+    free(b->buf);
+    free(b);
+}
+
+/* {"jsonrpc":"2.0","id":ID,"KIND":BODY}, ID the raw bytes. */
+static void answer_raw(sidecar *s, lbatch *batch, const char *id, size_t idn, const char *kind,
+                       const char *body, size_t bn)
+{
+    size_t cap = idn + bn + 64;
+    char *line = malloc(cap);
+    size_t n = 0;
+    if (line) {
+        n = (size_t)snprintf(line, cap, "{\"jsonrpc\":\"2.0\",\"id\":");
+        memcpy(line + n, id, idn), n += idn;
+        n += (size_t)snprintf(line + n, cap - n, ",\"%s\":", kind);
+        memcpy(line + n, body, bn), n += bn;
+        line[n++] = '}';
+    }
+    if (batch) {
+        batch->pending--;
+        batch_add(s, batch, line, n);
+    } else if (line) {
+        held_push(s, line, n, 1);
+    } else {
+        slog(s, "error", "out of memory: a local answer was dropped");
+        s->local_inflight--;
+    }
+    free(line);
+}
+
+static void answer_error(sidecar *s, lbatch *batch, const char *id, size_t idn, int code, const char *msg)
+{
+    json_t *e = json_pack("{s:i,s:s}", "code", code, "message", msg);
+    char *t = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    json_decref(e);
+    if (!t) /* the message was not UTF-8, or memory ran out: a plain one */
+        t = strdup("{\"code\":-32603,\"message\":\"spill: internal error\"}");
+    answer_raw(s, batch, id, idn, "error", t ? t : "{}", t ? strlen(t) : 2);
+    free(t);
+}
+
+/* A CallToolResult with isError: what a failed call of spill's tools gives the agent. */
+static void answer_tool_error(sidecar *s, lreq *r, const char *msg)
+{
+    json_t *o = json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text", msg, "isError", 1);
+    if (o && r->era)
+        json_object_set_new(o, "resultType", json_string("complete"));
+    char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (t)
+        answer_raw(s, r->batch, r->id, r->id_len, "result", t, strlen(t));
+    else
+        answer_error(s, r->batch, r->id, r->id_len, -32603, "spill: out of memory");
+    free(t);
+}
+
+/* Says why a worker gave no answer: the limit it hit, or how it died and what it said. */
+static void worker_failure(sidecar *s, lreq *r, const spill_job_result *res, char *msg, size_t cap)
+{
+    sidecar_config *c = s->cfg;
+    const char *e = res->err;
+    size_t el = strcspn(e, "\n");
+    char said[400] = "";
+    if (el)
+        snprintf(said, sizeof said, "; it said: %.*s", (int)(el < 300 ? el : 300), e);
+    if (res->spawn_error)
+        snprintf(msg, cap, "%s: spill could not start a worker process for it: %s", r->what,
+                 uv_strerror(res->spawn_error));
+    else if (res->timed_out)
+        snprintf(msg, cap, "%s: stopped at the time limit of spill's own calls (%u ms, spill run --tool-timeout): "
+                 "make the query smaller (a narrower filter or pattern, a smaller range)", r->what, c->tool_timeout_ms);
+    else if (res->out_capped)
+        snprintf(msg, cap, "%s: stopped: its answer passed the output limit of spill's own calls", r->what);
+    else if (res->term_signal == SIGXCPU)
+        snprintf(msg, cap, "%s: stopped at the CPU time limit of spill's own calls (spill run --tool-timeout): "
+                 "make the query smaller", r->what);
+    else if (res->term_signal == SIGKILL)
+        snprintf(msg, cap, "%s: its worker process was killed (SIGKILL: the CPU time limit of spill's own calls, "
+                 "spill run --tool-timeout, or the system ran out of memory): make the query smaller", r->what);
+    else if (res->term_signal || res->exit_status)
+        snprintf(msg, cap, "%s: the query failed in its worker process (%s %d%s)%s%s", r->what,
+                 res->term_signal ? "signal" : "exit status", res->term_signal ? res->term_signal : (int)res->exit_status,
+                 res->term_signal == SIGSEGV ? ", SIGSEGV: too deep a recursion, or a fault"
+                 : res->term_signal == SIGABRT ? ", SIGABRT: an assertion, or memory ran out" : "",
+                 said, strstr(e, "alloc") || (res->term_signal == SIGABRT && !el)
+                 ? "; the memory limit of spill's own calls is spill run --tool-memory" : "");
+    else
+        snprintf(msg, cap, "%s: the worker process gave no answer%s", r->what, said);
+}
+
+static void on_job_done(void *ud, const spill_job_result *res)
+{
+    lreq *r = ud;
+    sidecar *s = r->s;
+    char msg[1024];
+    const char *nl = memchr(res->out, '\n', res->out_len);
+    int ran = !res->cancelled && !res->spawn_error && !res->timed_out && !res->out_capped && !res->term_signal &&
+              res->exit_status == 0 && nl;
+    if (res->cancelled) {
+        if (r->batch) {
+            r->batch->pending--;
+            batch_add(s, r->batch, NULL, 0);
+        } else {
+            s->local_inflight--;
+        }
+    } else if (!ran) {
+        worker_failure(s, r, res, msg, sizeof msg);
+        slog(s, "warning", "%s", msg);
+        if (r->resource)
+            answer_error(s, r->batch, r->id, r->id_len, -32603, msg);
+        else
+            answer_tool_error(s, r, msg);
+    } else {
+        int rc = atoi(res->out);
+        const char *body = nl + 1;
+        size_t bn = res->out_len - (size_t)(body - res->out);
+        /* The body goes into the answer as it is: it must be one JSON value on one line. */
+        json_t *v = rc == 0 && !memchr(body, '\n', bn) ? json_loadb(body, bn, 0, NULL) : NULL;
+        int valid = json_is_object(v);
+        json_decref(v);
+        if (rc == 0 && valid)
+            answer_raw(s, r->batch, r->id, r->id_len, "result", body, bn);
+        else if (rc == 0 || rc == SPILL_E_NOMEM)
+            answer_error(s, r->batch, r->id, r->id_len, -32603, rc ? "spill: out of memory" : "spill: bad worker answer");
+        else if (r->resource)
+            snprintf(msg, sizeof msg, "%.*s", (int)(bn < 900 ? bn : 900), body),
+                answer_error(s, r->batch, r->id, r->id_len, r->era ? -32602 : -32002, msg);
+        else
+            snprintf(msg, sizeof msg, "%s: %.*s", r->what, (int)(bn < 900 ? bn : 900), body),
+                answer_tool_error(s, r, msg);
+        slog(s, "debug", "answered %s locally in %llu ms", r->what, (unsigned long long)res->ms);
+    }
+    free(r);
+}
+
+/* Workers start only while the agent's stdout has room: an agent that stops reading stops
+ * spill's work for it, as it stops the server's. */
+static int jobs_gate(void *ud)
+{
+    sidecar *s = ud;
+    return s->agent_out.queued < HIGH;
+}
+
+/* Hands one of spill's calls to a worker; the answer comes from on_job_done. */
+static void local_call(sidecar *s, lbatch *batch, const char *id, size_t idn, const char *tool, json_t *args,
+                       const char *uri)
+{
+    lreq *r = malloc(sizeof *r + idn);
+    json_t *q = json_pack("{s:I,s:b,s:I}", "max", (json_int_t)s->cfg->page_bytes, "era", s->era2026, "budget_ms",
+                          (json_int_t)(s->cfg->tool_timeout_ms * 6 / 10));
+    char *argtext = args ? json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    if (q && tool)
+        json_object_set_new(q, "tool", json_string(tool));
+    if (q && argtext)
+        json_object_set_new(q, "args", json_string(argtext));
+    if (q && uri)
+        json_object_set_new(q, "uri", json_string(uri));
+    char *input = q ? json_dumps(q, JSON_COMPACT) : NULL;
+    json_decref(q);
+    free(argtext);
+    if (!r || !input || !s->jobs) {
+        free(r);
+        free(input);
+        answer_error(s, batch, id, idn, -32603, s->jobs ? "spill: out of memory" : "spill is stopping");
+        return;
+    }
+    r->s = s, r->batch = batch, r->resource = !tool, r->era = s->era2026, r->id_len = idn;
+    snprintf(r->what, sizeof r->what, "%s", tool ? tool : "resources/read");
+    memcpy(r->id, id, idn);
+    if (spill_jobs_submit(s->jobs, input, strlen(input), on_job_done, r) != 0) {
+        free(r);
+        answer_error(s, batch, id, idn, -32603, "spill: out of memory");
+    }
+}
+
+/* A valid JSON-RPC id: a string or a number (null tolerated). */
+static int id_ok(char t) { return t == 's' || t == 'n' || t == 'z'; }
+
+/* An id from a line jansson refused may be what it refused (invalid UTF-8, \u0000): it is
+ * echoed only when it is valid JSON itself (a number of any size, a clean string), so the
+ * answer is valid JSON; otherwise the answer's id is null. */
+static int id_echoable(const spill__rpc_peek *pk)
+{
+    if (!pk->id || !id_ok(pk->id_type))
+        return 0;
+    if (pk->id_type != 's') {
+        for (size_t i = 0; i < pk->id_len; i++)
+            if (!strchr("0123456789+-.eEnul", pk->id[i]) || !pk->id[i])
+                return 0;
+        return 1;
+    }
+    json_t *v = json_loadb(pk->id, pk->id_len, JSON_DECODE_ANY, NULL);
+    json_decref(v);
+    return v != NULL;
+}
+
+/* Handles spill's own tools and spill:// reads (raw: the message's own bytes, for its id);
+ * returns 1 if it was spill's and will be answered, 2 if spill's and a notification (dropped),
+ * 0 if not spill's. */
+static int local_request(sidecar *s, json_t *m, const char *raw, size_t rawn, lbatch *batch)
 {
     const char *method = json_string_value(json_object_get(m, "method"));
     json_t *params = json_object_get(m, "params"), *id = json_object_get(m, "id");
-    if (!method || !id)
+    if (!method)
         return 0;
     json_t *meta = json_object_get(params, "_meta");
     const char *ver = json_string_value(json_object_get(meta, "io.modelcontextprotocol/protocolVersion"));
     if (ver)
         s->era2026 = strcmp(ver, "2026") > 0;
-    char *out = NULL;
-    size_t outlen = 0;
+    const char *name = NULL, *uri = NULL;
     if (!strcmp(method, "tools/call")) {
-        const char *name = json_string_value(json_object_get(params, "name"));
+        name = json_string_value(json_object_get(params, "name"));
         if (!name || !spill_mcp_is_tool(name))
             return 0;
-        char *args = json_object_get(params, "arguments")
-                         ? json_dumps(json_object_get(params, "arguments"), JSON_COMPACT | JSON_ENCODE_ANY)
-                         : NULL;
-        int rc = spill_mcp_call(s->st, name, args, s->cfg->page_bytes, s->era2026, &out, &outlen);
-        free(args);
-        json_t *result = rc == 0 ? json_loadb(out, outlen, 0, NULL) : NULL;
-        if (result)
-            answer(s, id, result, NULL);
-        else
-            answer(s, id, NULL, json_pack("{s:i,s:s}", "code", -32603, "message", "spill: out of memory"));
-        slog(s, "debug", "answered %s locally", name);
-        free(out);
-        return 1;
-    }
-    if (!strcmp(method, "resources/read")) {
-        const char *uri = json_string_value(json_object_get(params, "uri"));
+    } else if (!strcmp(method, "resources/read")) {
+        uri = json_string_value(json_object_get(params, "uri"));
         if (!uri || !spill_mcp_is_uri(uri))
             return 0;
-        int rc = spill_mcp_read_resource(s->st, uri, s->cfg->page_bytes, s->era2026, &out, &outlen);
-        json_t *result = rc == 0 ? json_loadb(out, outlen, 0, NULL) : NULL;
-        int code = rc == SPILL_E_NOMEM || (rc == 0 && !result) ? -32603 : s->era2026 ? -32602 : -32002;
-        if (result)
-            answer(s, id, result, NULL);
-        else
-            answer(s, id, NULL, json_pack("{s:i,s:s%}", "code", code, "message",
-                                          out ? out : "resource not found", out ? outlen : 18));
-        free(out);
+    } else {
+        return 0;
+    }
+    if (!id) {
+        slog(s, "debug", "a notification calling %s: spill's calls need an id; dropped", name ? name : uri);
+        return 2;
+    }
+    s->local_inflight++;
+    if (batch)
+        batch->pending++;
+    spill__rpc_peek pk;
+    spill__rpc_peek_scan(raw, rawn, &pk);
+    if (!pk.id || !id_ok(pk.id_type)) {
+        answer_error(s, batch, "null", 4, -32600, "Invalid Request: the id must be a string or a number");
         return 1;
     }
-    return 0;
+    local_call(s, batch, pk.id, pk.id_len, name, name ? json_object_get(params, "arguments") : NULL, uri);
+    return 1;
 }
 
 /* Remembers requests whose responses spill edits. */
@@ -416,62 +763,166 @@ static void watch_request(sidecar *s, json_t *m)
         pending_add(s->pending_init, key);
 }
 
+/* The one way client bytes reach the server (through the filter, which learns from them). */
+static int forward_c2s(sidecar *s, const char *p, size_t n)
+{
+    return spill_filter_feed(s->f, SPILL_C2S, p, n);
+}
+
+/* Case-insensitive memmem for a lowercase needle. */
+static int has_ci(const char *p, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if ((p[i] | 0x20) == needle[0] && !strncasecmp(p + i, needle, k))
+            return 1;
+    return 0;
+}
+
+/* Could p be a call of spill's? Names and the scheme in any case, or any \u escape (which
+ * can spell them); cheap enough to run on every line, and the lines it passes are parsed. */
+static int maybe_spill(const char *p, size_t n)
+{
+    return has_ci(p, n, "spill") || memmem(p, n, "\\u", 2) || memmem(p, n, "\\U", 2);
+}
+
+/* A line jansson refused (invalid UTF-8, \u0000, a lone surrogate, an integer past int64,
+ * too deep): if it calls spill, spill answers, with the error; never the server. */
+static int malformed_message(sidecar *s, const char *p, size_t n, const json_error_t *je)
+{
+    spill__rpc_peek pk;
+    spill__rpc_peek_scan(p, n, &pk);
+    int mine = spill__rpc_peek_is_local(&pk);
+    if (!mine && pk.kind == '[') /* a batch: any element of spill's makes it spill's */
+        mine = has_ci(p, n, "\"spill_") || has_ci(p, n, "spill://");
+    if (!mine)
+        return forward_c2s(s, p, n);
+    char msg[400];
+    snprintf(msg, sizeof msg, "Parse error: spill cannot read this call of its own tools: %s (at byte %d); send "
+             "valid JSON in UTF-8, without \\u0000, with an id that is a string or a 64-bit integer", je->text,
+             je->position);
+    int idv = pk.kind == '{' && id_echoable(&pk);
+    s->local_inflight++;
+    answer_error(s, NULL, idv ? pk.id : "null", idv ? pk.id_len : 4, -32700, msg);
+    return 0;
+}
+
 /* A whole client message (with its newline): answer it here or send it on. */
 static int client_message(sidecar *s, const char *p, size_t n)
 {
     /* Only a few requests concern spill; the rest go on without being parsed twice. */
-    if (!memmem(p, n, "spill", 5) && !memmem(p, n, "tools/list", 10) && !memmem(p, n, "initialize", 10) &&
+    if (!maybe_spill(p, n) && !memmem(p, n, "tools/list", 10) && !memmem(p, n, "initialize", 10) &&
         !memmem(p, n, "server/discover", 15) && !memmem(p, n, "io.modelcontextprotocol/protocolVersion", 39))
-        return spill_filter_feed(s->f, SPILL_C2S, p, n);
-    json_t *m = json_loadb(p, n, 0, NULL);
+        return forward_c2s(s, p, n);
+    json_error_t je;
+    json_t *m = json_loadb(p, n, 0, &je);
+    if (!m)
+        return malformed_message(s, p, n, &je);
     if (json_is_array(m)) {
         /* A 2025-03-26 batch: spill's own requests are answered here (as a batch of
          * their own) and the rest goes on; untouched if none is spill's. */
+        enum { MAXE = 1024 };
+        const char **starts = malloc(MAXE * sizeof *starts);
+        size_t *lens = malloc(MAXE * sizeof *lens);
+        int ne = starts && lens ? spill__rpc_elems(p, n, starts, lens, MAXE) : -1;
         json_t *rest = json_array();
-        s->batch = json_array();
+        lbatch *b = calloc(1, sizeof *b);
+        int rc = 0, any = 0;
         size_t i;
         json_t *e;
-        json_array_foreach(m, i, e)
-        {
-            if (json_is_object(e) && local_request(s, e))
-                continue;
-            watch_request(s, e);
-            json_array_append(rest, e);
+        if (!b || !rest || ne != (int)json_array_size(m)) {
+            /* Out of memory, or more than MAXE elements: no batch that large is spill's to split. */
+            free(b), b = NULL;
+            json_array_foreach(m, i, e) watch_request(s, e);
+            rc = forward_c2s(s, p, n);
+        } else {
+            json_array_foreach(m, i, e)
+            {
+                int mine = json_is_object(e) ? local_request(s, e, starts[i], lens[i], b) : 0;
+                b->count += mine == 1;
+                any |= mine;
+                if (mine)
+                    continue;
+                watch_request(s, e);
+                json_array_append(rest, e);
+            }
         }
-        json_t *mine = s->batch;
-        s->batch = NULL;
-        int rc = 0;
-        if (json_array_size(mine)) {
-            json_array_append_new(s->held, mine);
-            if (s->resp_mode == 0)
-                flush_held(s);
+        if (b && any) {
+            b->sealed = 1;
+            batch_add(s, b, NULL, 0); /* goes out now if every answer is in already */
             if (json_array_size(rest)) {
                 char *t = json_dumps(rest, JSON_COMPACT);
                 if (t) {
-                    rc = spill_filter_feed(s->f, SPILL_C2S, t, strlen(t));
+                    rc = forward_c2s(s, t, strlen(t));
                     if (rc == 0)
-                        rc = spill_filter_feed(s->f, SPILL_C2S, "\n", 1);
+                        rc = forward_c2s(s, "\n", 1);
                     free(t);
                 }
             }
-        } else {
-            json_decref(mine);
-            rc = spill_filter_feed(s->f, SPILL_C2S, p, n);
+        } else if (b) {
+            free(b);
+            rc = forward_c2s(s, p, n);
         }
+        free(starts), free(lens);
         json_decref(rest);
         json_decref(m);
         return rc;
     }
     if (json_is_object(m)) {
-        if (local_request(s, m)) {
+        if (local_request(s, m, p, n, NULL)) {
             json_decref(m);
             return 0;
         }
         watch_request(s, m);
     }
     json_decref(m);
-    int rc = spill_filter_feed(s->f, SPILL_C2S, p, n);
-    return rc;
+    return forward_c2s(s, p, n);
+}
+
+/* A line longer than REQ_CAP, seen by its head: if the head shows a call of spill's, spill
+ * answers it (too large) and drops the rest of the line; else the line streams on. */
+static int long_line_head(sidecar *s, const char *head, size_t n)
+{
+    spill__rpc_peek pk;
+    spill__rpc_peek_scan(head, n, &pk);
+    if (!spill__rpc_peek_is_local(&pk))
+        return forward_c2s(s, head, n);
+    s->big_drop = 1;
+    if (id_echoable(&pk) && pk.id_len <= BIG_ID_CAP) {
+        memcpy(s->big_id, pk.id, pk.id_len);
+        s->big_id_len = pk.id_len;
+    } else {
+        memcpy(s->big_id, "null", 4);
+        s->big_id_len = 4;
+    }
+    return 0;
+}
+
+static void long_line_end(sidecar *s)
+{
+    char msg[200];
+    snprintf(msg, sizeof msg, "spill: request too large: a call of spill's own tools is at most %d bytes", REQ_CAP);
+    s->big_drop = 0;
+    s->local_inflight++;
+    answer_error(s, NULL, s->big_id, s->big_id_len, -32600, msg);
+}
+
+/* Reading the agent stops while the server's stdin is full or too many local calls wait,
+ * and resumes when both have drained to half. */
+static void agent_flow(sidecar *s)
+{
+    uv_stream_t *in = (uv_stream_t *)&s->agent_in;
+    if (s->agent_eof || !in->loop || uv_is_closing((uv_handle_t *)in))
+        return;
+    int full = s->srv_in.queued > HIGH || s->local_inflight >= LOCAL_MAX;
+    int low = s->srv_in.queued < LOW && s->local_inflight <= LOCAL_MAX / 2;
+    if (full && !s->in_paused) {
+        s->in_paused = 1;
+        uv_read_stop(in);
+    } else if (s->in_paused && low) {
+        s->in_paused = 0;
+        spill__resume(in);
+    }
 }
 
 void spill__resume(uv_stream_t *st);
@@ -497,7 +948,9 @@ static void on_agent_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         if (n != UV_EOF)
             slog(s, "warning", "reading from the agent: %s", uv_strerror((int)n));
         uv_read_stop(st);
-        if (s->req_len)
+        if (s->big_drop)
+            long_line_end(s);
+        else if (s->req_len)
             client_message(s, s->req, s->req_len);
         s->req_len = 0;
         spill_filter_finish(s->f, SPILL_C2S);
@@ -511,15 +964,23 @@ static void on_agent_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         const char *nl = memchr(p, '\n', size);
         size_t k = nl ? (size_t)(nl - p) + 1 : size;
         int rc = 0;
-        if (s->req_streaming) {
-            rc = spill_filter_feed(s->f, SPILL_C2S, p, k);
+        if (s->big_drop) {
+            if (nl)
+                long_line_end(s);
+        } else if (s->req_streaming) {
+            rc = forward_c2s(s, p, k);
         } else if (s->req_len + k > REQ_CAP) {
-            /* Too big to be one of spill's calls: send it on as it streams. */
-            rc = spill_filter_feed(s->f, SPILL_C2S, s->req, s->req_len);
-            if (rc == 0)
-                rc = spill_filter_feed(s->f, SPILL_C2S, p, k);
+            /* Too big to be one of spill's calls: the head decides whether it is one
+             * (answered here, too large) or not (sent on as it streams). */
+            size_t fill = REQ_CAP - s->req_len;
+            memcpy(s->req + s->req_len, p, fill);
+            rc = long_line_head(s, s->req, REQ_CAP);
+            if (rc == 0 && !s->big_drop)
+                rc = forward_c2s(s, p + fill, k - fill);
+            if (s->big_drop && nl)
+                long_line_end(s);
             s->req_len = 0;
-            s->req_streaming = 1;
+            s->req_streaming = !s->big_drop;
         } else {
             memcpy(s->req + s->req_len, p, k);
             s->req_len += k;
@@ -549,10 +1010,9 @@ static void on_server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     if (n == UV_EOF || n < 0) {
         uv_read_stop(st);
         spill_filter_finish(s->f, SPILL_S2C);
-        if (s->resp_len) {
-            outq_write(s, &s->agent_out, s->resp, s->resp_len);
-            s->resp_len = 0;
-        }
+        if (s->resp_len)
+            outq_write_forwarded(s, &s->agent_out, s->resp, s->resp_len);
+        s->resp_len = 0;
         s->resp_mode = 0;
         flush_held(s);
         s->srv_eof = 1;
@@ -611,7 +1071,10 @@ static void close_all(sidecar *s)
                          (uv_handle_t *)&s->agent_out.pipe, (uv_handle_t *)&s->srv_in.pipe,
                          (uv_handle_t *)&s->sig_int, (uv_handle_t *)&s->sig_term,
                          (uv_handle_t *)&s->sig_hup, (uv_handle_t *)&s->kill_timer,
-                         (uv_handle_t *)&s->spin, (uv_handle_t *)&s->child};
+                         (uv_handle_t *)&s->spin, (uv_handle_t *)&s->child,
+                         (uv_handle_t *)&s->retry_timer, (uv_handle_t *)&s->drain_timer};
+    spill_jobs_close(s->jobs); /* running workers are killed */
+    s->jobs = NULL;
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         if (hs[i]->loop && !uv_is_closing(hs[i]))
             uv_close(hs[i], on_close);
@@ -623,9 +1086,18 @@ static void maybe_finish(sidecar *s)
 {
     if (s->child_running || !s->srv_eof)
         return;
-    if (s->agent_out.queued && !s->agent_out.closed)
+    if (s->local_inflight && !s->agent_out.closed && !s->terminating)
+        return; /* the agent still waits for answers of spill's */
+    if (s->agent_out.queued && !s->agent_out.closed && !s->drain_over)
         return;
     close_all(s);
+}
+
+static void on_drain_timer(uv_timer_t *t)
+{
+    sidecar *s = t->data;
+    s->drain_over = 1;
+    maybe_finish(s);
 }
 
 static void on_kill_timer(uv_timer_t *t)
@@ -704,7 +1176,15 @@ static void on_signal(uv_signal_t *h, int sig)
                  (unsigned long long)s->cfg->threshold, s->cfg->nrules);
         return;
     }
-    /* Ctrl-C or a stop request: the server gets the same signal and decides. */
+    /* Ctrl-C or a stop request: the server gets the same signal and decides. A stop request
+     * also ends spill's own calls at once, and leaves half a second for what is queued for the
+     * agent to drain: SIGTERM ends spill within 2 s whatever the agent does. */
+    if (sig == SIGTERM && !s->terminating) {
+        s->terminating = 1;
+        spill_jobs_close(s->jobs);
+        s->jobs = NULL;
+        uv_timer_start(&s->drain_timer, on_drain_timer, 500, 0);
+    }
     if (s->child_running)
         uv_process_kill(&s->child, sig);
 }
@@ -742,7 +1222,6 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     s->loop = uv_default_loop();
     s->exit_code = 1;
     s->req = malloc(REQ_CAP);
-    s->held = json_array();
     int rc;
     spill_store_opts so;
     spill_store_opts_init(&so);
@@ -750,7 +1229,7 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     so.level = cfg->level;
     so.threads = cfg->threads;
     so.frame_size = (size_t)cfg->frame_size;
-    if (!s->req || !s->held) {
+    if (!s->req) {
         slog(s, "error", "out of memory");
         goto out;
     }
@@ -815,9 +1294,24 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     s->srv_in.open = 1;
     /* Each side throttles the stream that fills it. */
     s->agent_out.source = (uv_stream_t *)&s->srv_out;
-    s->srv_in.source = (uv_stream_t *)&s->agent_in;
+    s->srv_in.source = NULL; /* agent_flow decides for the agent's stdin */
     uv_timer_init(s->loop, &s->kill_timer);
     s->kill_timer.data = s;
+    uv_timer_init(s->loop, &s->retry_timer);
+    uv_timer_init(s->loop, &s->drain_timer);
+    s->retry_timer.data = s->drain_timer.data = s;
+    /* Local calls run in `spill --store DIR mcp-worker CPU MEM`, this same executable. */
+    snprintf(s->worker_args[0], sizeof s->worker_args[0], "%u", (cfg->tool_timeout_ms + 999) / 1000 + 1);
+    snprintf(s->worker_args[1], sizeof s->worker_args[1], "%llu", (unsigned long long)cfg->tool_memory);
+    char *wargv[] = {"spill", "--store", cfg->store, "mcp-worker", s->worker_args[0], s->worker_args[1], NULL};
+    memcpy(s->worker_argv, wargv, sizeof wargv);
+    spill_jobs_opts jo = {.file = "/proc/self/exe", .argv = s->worker_argv, .timeout_ms = cfg->tool_timeout_ms,
+                          .out_cap = (size_t)cfg->page_bytes * 2 + (64 << 10), .max_running = cfg->tool_workers,
+                          .gate = jobs_gate, .gate_ud = s};
+    if (spill_jobs_new(&s->jobs, s->loop, &jo) != 0) {
+        slog(s, "error", "out of memory");
+        goto loop_out;
+    }
     uv_idle_init(s->loop, &s->spin);
     s->spin.data = s;
     uv_signal_init(s->loop, &s->sig_int);
@@ -858,7 +1352,11 @@ out:
     if (cfg->session[0] && s->st)
         spill_store_session_end(s->st, cfg->session);
     spill_store_close(s->st);
-    json_decref(s->held);
+    while (s->held_head) {
+        held_line *h = s->held_head;
+        s->held_head = h->next;
+        free(h);
+    }
     free(s->req);
     free(s->resp);
     free(s);

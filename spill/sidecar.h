@@ -26,6 +26,10 @@ typedef struct sidecar_config {
     int verbose;
     unsigned spin_us;          /* poll without sleeping this long after traffic; 0 off */
     uint64_t page_bytes;       /* bound of spill's own tool results */
+    /* spill's own calls run in worker processes under these limits */
+    unsigned tool_timeout_ms;  /* wall time of one call (CPU time: that, rounded up, + 1 s) */
+    uint64_t tool_memory;      /* address space of a worker, bytes; 0 none */
+    int tool_workers;          /* workers at once; more calls wait */
     char session[256];
     size_t nrules;
     spill_rule rules[SIDECAR_MAX_RULES];
