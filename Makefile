@@ -35,7 +35,7 @@ LIB_SRC += spill/bpe.c
 LIB_SRC += spill/pretok.c spill/textnorm.c
 LIB_SRC += spill/exact.c spill/tokenizer.c
 CLI_SRC := spill/cli.c spill/cli_util.c spill/cli_read.c spill/cli_filter.c spill/cli_run.c \
-           spill/sidecar.c spill/views.c spill/mcptools.c spill/mcpquery.c
+           spill/sidecar.c spill/relay.c spill/relayq.c spill/views.c spill/mcptools.c spill/mcpquery.c
 CLI_SRC += spill/cli_count.c
 CLI_SRC += spill/cli_bench.c spill/benchgen.c spill/benchrun.c spill/bench_e2e.c spill/benchplot.c spill/bench_report.c
 all: $(BUILD)/exact_count

@@ -1,0 +1,284 @@
+/* relay.c - the sidecar's filter thread (see relay.h). */
+#define _GNU_SOURCE
+#include "relay.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct relay {
+    spill_filter *f;
+    relayq *in, *out;
+    relay_opts o;
+    spill_object_sink inner, locked;
+    pthread_mutex_t store_mu;
+    pthread_mutex_t wake_mu;   /* orders wake calls against relay_abandon */
+    int abandoned;
+    pthread_t th;
+    spill_filter_stats stats;
+    char errbuf[512];
+};
+
+static void wake(relay *r)
+{
+    pthread_mutex_lock(&r->wake_mu);
+    if (!r->abandoned)
+        r->o.wake(r->o.wake_ud);
+    pthread_mutex_unlock(&r->wake_mu);
+}
+
+/* ---- the sink, under the store lock ---- */
+
+/* The loop thread reads the same store for spill's own tools (and a read updates the
+ * index), and a spill_store is for one thread at a time: each sink call holds the lock,
+ * so a loop-side read waits at most for one call, never for a whole object. */
+typedef struct locked_obj {
+    relay *r;
+    void *obj;
+} locked_obj;
+
+static int locked_begin(void *ctx, void **obj, const spill_put_info *pi)
+{
+    relay *r = ctx;
+    locked_obj *o = malloc(sizeof *o);
+    if (!o)
+        return SPILL_E_NOMEM;
+    o->r = r;
+    pthread_mutex_lock(&r->store_mu);
+    int rc = r->inner.begin(r->inner.ctx, &o->obj, pi);
+    pthread_mutex_unlock(&r->store_mu);
+    if (rc) {
+        free(o);
+        return rc;
+    }
+    *obj = o;
+    return 0;
+}
+
+static int locked_write(void *obj, const void *data, size_t size)
+{
+    locked_obj *o = obj;
+    pthread_mutex_lock(&o->r->store_mu);
+    int rc = o->r->inner.write(o->obj, data, size);
+    pthread_mutex_unlock(&o->r->store_mu);
+    return rc;
+}
+
+static int locked_commit(void *obj, const char *mime, uint64_t tokens, const char *counter,
+                         spill_object_info *info)
+{
+    locked_obj *o = obj;
+    relay *r = o->r;
+    pthread_mutex_lock(&r->store_mu);
+    int rc = r->inner.commit(o->obj, mime, tokens, counter, info); /* frees o->obj either way */
+    pthread_mutex_unlock(&r->store_mu);
+    free(o);
+    return rc;
+}
+
+static void locked_abort(void *obj)
+{
+    locked_obj *o = obj;
+    pthread_mutex_lock(&o->r->store_mu);
+    o->r->inner.abort(o->obj);
+    pthread_mutex_unlock(&o->r->store_mu);
+    free(o);
+}
+
+static const char *locked_error(void *ctx)
+{
+    relay *r = ctx;
+    const char *msg = NULL;
+    pthread_mutex_lock(&r->store_mu);
+    if (r->inner.last_error && (msg = r->inner.last_error(r->inner.ctx)) != NULL)
+        snprintf(r->errbuf, sizeof r->errbuf, "%s", msg); /* the store's buffer is shared */
+    pthread_mutex_unlock(&r->store_mu);
+    return msg ? r->errbuf : NULL;
+}
+
+void relay_store_lock(relay *r) { pthread_mutex_lock(&r->store_mu); }
+void relay_store_unlock(relay *r) { pthread_mutex_unlock(&r->store_mu); }
+
+/* ---- the thread ---- */
+
+static int relay_emit(void *ud, spill_dir dir, const void *data, size_t size)
+{
+    relay *r = ud;
+    /* The filter passes a client's bytes on unchanged (msg_bytes and msg_end in
+     * filter.c emit exactly what was fed), and the loop forwarded them already. */
+    if (dir == SPILL_C2S || size == 0)
+        return 0;
+    if (relayq_put_wait(r->out, RELAY_OUT_DATA, data, size, NULL, r->o.out_high) != 0)
+        return -1;
+    wake(r);
+    return 0;
+}
+
+static void give(relay *r, int kind, const char *text)
+{
+    relayq_put(r->out, kind, text, strlen(text), NULL);
+    wake(r);
+}
+
+static void *relay_main(void *arg)
+{
+    relay *r = arg;
+    int failed = 0, end = 0;
+    relayq_item *it;
+    while (!end && (it = relayq_take(r->in, 1)) != NULL) {
+        int rc = 0;
+        switch (it->kind) {
+        case RELAY_C2S:
+        case RELAY_S2C: {
+            if (!failed)
+                rc = spill_filter_feed(r->f, (spill_dir)it->kind, it->data, it->len);
+            /* The loop stops reading a direction over its mark: tell it of room. */
+            size_t left = relayq_bytes(r->in, it->kind);
+            if (left < r->o.input_low && left + it->len >= r->o.input_low)
+                wake(r);
+            break;
+        }
+        case RELAY_C2S_END:
+            rc = failed ? 0 : spill_filter_finish(r->f, SPILL_C2S);
+            break;
+        case RELAY_S2C_END:
+            rc = failed ? 0 : spill_filter_finish(r->f, SPILL_S2C);
+            end = 1;
+            break;
+        case RELAY_RECONF: {
+            char note[16];
+            snprintf(note, sizeof note, "%d", spill_filter_reconfigure(r->f, it->ptr));
+            give(r, RELAY_OUT_NOTE, note);
+            break;
+        }
+        default:
+            break;
+        }
+        if (rc && !failed) {
+            failed = 1; /* the filter's errors are sticky: nothing more passes */
+            give(r, RELAY_OUT_ERROR, spill_filter_last_error(r->f)->msg);
+        }
+        free(it->ptr);
+        free(it);
+    }
+    relayq_close(r->in);
+    spill_filter_get_stats(r->f, &r->stats);
+    give(r, RELAY_OUT_DONE, "");
+    return NULL;
+}
+
+/* ---- the loop's side ---- */
+
+int relay_post(relay *r, int kind, const void *p, size_t n)
+{
+    return relayq_put(r->in, kind, p, n, NULL);
+}
+
+size_t relay_queued(relay *r, spill_dir dir) { return relayq_bytes(r->in, dir); }
+
+relayq_item *relay_take(relay *r) { return relayq_take(r->out, 0); }
+
+/* A copy of o whose rules and session live in the same block: the loop may replace
+ * its config before the thread gets to this. */
+int relay_reconfigure(relay *r, const spill_filter_opts *o)
+{
+    size_t strs = o->session ? strlen(o->session) + 1 : 0;
+    for (size_t i = 0; i < o->nrules; i++) {
+        const char *v[3] = {o->rules[i].server, o->rules[i].tool, o->rules[i].client};
+        for (int k = 0; k < 3; k++)
+            strs += v[k] ? strlen(v[k]) + 1 : 0;
+    }
+    size_t head = sizeof(spill_filter_opts) + o->nrules * sizeof(spill_rule);
+    char *blk = malloc(head + strs);
+    if (!blk)
+        return SPILL_E_NOMEM;
+    spill_filter_opts *c = (spill_filter_opts *)blk;
+    spill_rule *rules = (spill_rule *)(blk + sizeof *c);
+    char *at = blk + head;
+    *c = *o;
+    for (size_t i = 0; i < o->nrules; i++) {
+        const char *v[3] = {o->rules[i].server, o->rules[i].tool, o->rules[i].client};
+        const char *cp[3] = {NULL, NULL, NULL};
+        for (int k = 0; k < 3; k++)
+            if (v[k]) {
+                size_t l = strlen(v[k]) + 1;
+                memcpy(at, v[k], l);
+                cp[k] = at;
+                at += l;
+            }
+        rules[i] = o->rules[i];
+        rules[i].server = cp[0];
+        rules[i].tool = cp[1];
+        rules[i].client = cp[2];
+    }
+    c->rules = o->nrules ? rules : NULL;
+    if (o->session) {
+        memcpy(at, o->session, strlen(o->session) + 1);
+        c->session = at;
+    }
+    return relayq_put(r->in, RELAY_RECONF, NULL, 0, blk);
+}
+
+int relay_start(relay **out, const spill_filter_opts *fo, const relay_opts *ro)
+{
+    relay *r = calloc(1, sizeof *r);
+    if (!r)
+        return SPILL_E_NOMEM;
+    r->o = *ro;
+    r->inner = *fo->sink;
+    r->locked = (spill_object_sink){r, locked_begin, locked_write, locked_commit, locked_abort, locked_error};
+    pthread_mutex_init(&r->store_mu, NULL);
+    pthread_mutex_init(&r->wake_mu, NULL);
+    spill_filter_opts o = *fo;
+    o.sink = &r->locked;
+    o.emit = relay_emit;
+    o.emit_ud = r;
+    int rc = relayq_new(&r->in);
+    if (rc == 0)
+        rc = relayq_new(&r->out);
+    if (rc == 0)
+        rc = spill_filter_new(&r->f, &o);
+    if (rc == 0) {
+        /* Signals are the loop's: the thread never runs a handler mid-write. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        rc = -pthread_create(&r->th, NULL, relay_main, r);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    if (rc) {
+        spill_filter_free(r->f);
+        relayq_free(r->in);
+        relayq_free(r->out);
+        pthread_mutex_destroy(&r->wake_mu);
+        pthread_mutex_destroy(&r->store_mu);
+        free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+void relay_join(relay *r, spill_filter_stats *stats)
+{
+    pthread_join(r->th, NULL);
+    if (stats)
+        *stats = r->stats;
+    spill_filter_free(r->f);
+    relayq_free(r->in);
+    relayq_free(r->out);
+    pthread_mutex_destroy(&r->wake_mu);
+    pthread_mutex_destroy(&r->store_mu);
+    free(r);
+}
+
+void relay_abandon(relay *r)
+{
+    pthread_mutex_lock(&r->wake_mu);
+    r->abandoned = 1;
+    pthread_mutex_unlock(&r->wake_mu);
+    relayq_close(r->in);
+    relayq_close(r->out);
+}
