@@ -33,6 +33,7 @@ typedef struct relay relay;
 typedef struct relay_opts {
     size_t out_high;    /* the thread waits while more output than this is queued */
     size_t input_low;   /* wake the loop when a direction's input falls below this */
+    unsigned spin_us;   /* poll this long for more input before sleeping; 0 off */
     void (*wake)(void *ud);
     void *wake_ud;
 } relay_opts;
@@ -55,9 +56,10 @@ void relay_store_lock(relay *r);
 void relay_store_unlock(relay *r);
 /* After RELAY_OUT_DONE: waits for the thread, copies its final stats, frees r. */
 void relay_join(relay *r, spill_filter_stats *stats);
-/* Shutdown that cannot wait (a signal while a store write hangs): the thread is left
- * to the process's exit, never woken through wake again, and r is never freed. The
- * store stays consistent: its writes are crash-safe. */
+/* Shutdown that cannot wait (a signal while a store write hangs): the queues close, the
+ * thread never calls wake again and stops after the call it is in; the caller either
+ * leaves it to the process's exit (r is then never freed) or waits with relay_join.
+ * The store stays consistent: its writes are crash-safe. */
 void relay_abandon(relay *r);
 
 #endif

@@ -45,7 +45,7 @@ enum { HIGH = 8 << 20, LOW = 2 << 20, REQ_CAP = 64 << 10, RESP_CAP = 16 << 20, P
  * IN_HIGH of its bytes wait for the thread (resumes below IN_LOW); the thread waits
  * while more than OUT_HIGH of output waits for the loop. A SIGTERM waits this long
  * for a store write in progress before leaving it to the process's exit. */
-enum { IN_HIGH = 4 << 20, IN_LOW = 1 << 20, OUT_HIGH = 4 << 20, ABANDON_MS = 1500 };
+enum { IN_HIGH = 4 << 20, IN_LOW = 1 << 20, OUT_HIGH = 4 << 20, ABANDON_MS = 1000 };
 
 typedef struct outq {
     uv_pipe_t pipe;
@@ -960,7 +960,7 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     s->fo.sink = &s->sink;
     uv_async_init(s->loop, &s->wake, on_wake);
     s->wake.data = s;
-    relay_opts ro = {.out_high = OUT_HIGH, .input_low = IN_LOW, .wake = wake_loop, .wake_ud = &s->wake};
+    relay_opts ro = {.out_high = OUT_HIGH, .input_low = IN_LOW, .spin_us = cfg->spin_us, .wake = wake_loop, .wake_ud = &s->wake};
     if ((rc = relay_start(&s->r, &s->fo, &ro)) != 0) {
         slog(s, "error", "cannot start the filter: %s", spill_strerror(rc));
         goto loop_out;
