@@ -1,9 +1,10 @@
 """A neighbour that holds a store's index write lock: opens STORE/index with liblmdb
 (through ctypes: no Python binding needed) and keeps a write transaction open for
-SECONDS, so a spill writing to that store stalls in its LMDB commit, as it would behind
-a busy `spill gc` or a slow disk. Prints "locked" when it holds the lock.
+SECONDS or until a line (or EOF) comes on stdin, so a spill writing to that store stalls
+in its LMDB commit, as it would behind a busy `spill gc` or a slow disk. Prints "locked"
+when it holds the lock.
 usage: hold_index_lock.py STORE SECONDS"""
-import ctypes, ctypes.util, sys, time
+import ctypes, ctypes.util, select, sys
 
 lib = ctypes.CDLL(ctypes.util.find_library("lmdb") or "liblmdb.so.0")
 env, txn = ctypes.c_void_p(), ctypes.c_void_p()
@@ -17,6 +18,6 @@ if rc:
     lib.mdb_strerror.restype = ctypes.c_char_p
     sys.exit("hold_index_lock: %s" % lib.mdb_strerror(rc).decode())
 print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
+select.select([sys.stdin], [], [], float(sys.argv[2]))
 lib.mdb_txn_abort(txn)
 lib.mdb_env_close(env)

@@ -1,0 +1,131 @@
+# spill run while a large result's store write is held up (issue 11, §2: store writes
+# never block the event loop). A neighbour holds the store's LMDB write lock
+# (hold_index_lock.py), so spill's commit of a 100 MiB result stalls as it would behind
+# a busy `spill gc` or a slow disk, while the agent keeps sending pings:
+#   - each ping reaches the server within 100 ms of being sent (relay_server.py notes
+#     when each request line arrives), all through the stall;
+#   - every ping is answered, and the large result arrives as a handle whose object is
+#     the server's text byte for byte;
+#   - spill's peak RSS stays under 64 MB;
+#   - SIGTERM during the stall ends spill within 2 s and leaves no corrupt object.
+# A server's answers come in the order it wrote them: a ping's answer written after the
+# large result reaches the agent after the result's handle, so it is the request's way
+# to the server that is timed here.
+. "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+PYTHONPATH="$here" python3 - "$SPILL" "$T" "$here" <<'PY' || fail "relay client" "the test client stopped with an error (see above)"
+import hashlib, json, os, signal, subprocess, sys, threading, time
+from sidecar_client import check, fail
+from relay_server import blob_chunks
+spill, T, here = sys.argv[1], sys.argv[2], sys.argv[3]
+MB = 100
+
+def start(store, arrivals):
+    open(arrivals, "w").close()
+    env = dict(os.environ, RELAY_ARRIVALS=arrivals)
+    p = subprocess.Popen([spill, "run", "--store", store, "--", "python3", here + "/relay_server.py"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    err = []
+    threading.Thread(target=lambda: err.extend(p.stderr), daemon=True).start()
+    p.stdin.write(b'{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}\n'); p.stdin.flush()
+    p.stdout.readline()  # spill has opened its store: the neighbour may take the lock now
+    h = subprocess.Popen(["python3", here + "/hold_index_lock.py", store, "60"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    if h.stdout.readline().strip() != b"locked":
+        raise SystemExit("the neighbour could not take the index lock")
+    return p, h, err
+
+def arrived(path):
+    a, written = {}, None
+    for l in open(path):
+        t, k = l.split()
+        if k == "blob-written":
+            written = float(t)
+        else:
+            a[json.loads(k)] = float(t)
+    return a, written
+
+def send(p, obj):
+    p.stdin.write((json.dumps(obj) + "\n").encode()); p.stdin.flush()
+
+# ---- pings through a stalled store write ----
+store, arr = T + "/store", T + "/arrivals"
+p, hold, err = start(store, arr)
+answers, result = {}, {}
+def reader():
+    for line in p.stdout:
+        m = json.loads(line)
+        if m.get("id") == 1:
+            result["msg"] = m
+        else:
+            answers[m.get("id")] = time.monotonic()
+threading.Thread(target=reader, daemon=True).start()
+send(p, {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "blob", "arguments": {"mb": MB, "seed": 7}}})
+sent, i, released = {}, 100, None
+t0 = time.monotonic()
+while time.monotonic() - t0 < 120:
+    sent[i] = time.monotonic()
+    send(p, {"jsonrpc": "2.0", "id": i, "method": "ping"})
+    i += 1
+    time.sleep(0.02)
+    _, written = arrived(arr)
+    # All of it is written: spill's commit now waits for the lock. Keep pinging 1.5 s.
+    if written and released is None and time.monotonic() - written > 1.5:
+        hwm = int(next(l.split()[1] for l in open("/proc/%d/status" % p.pid) if l.startswith("VmHWM")))
+        hold.stdin.close()
+        released = time.monotonic()
+    if "msg" in result:
+        break
+deadline = time.monotonic() + 20
+while time.monotonic() < deadline and not all(k in answers for k in sent):
+    time.sleep(0.05)
+a, written = arrived(arr)
+late = sorted(((a[k] - sent[k]) if k in a else 99.0, k) for k in sent)
+stalled = [k for k in sent if written and written < sent[k] < (released or 0)]
+check("the store write was held up while pings went on (1.5 s past the server's last byte)",
+      released is not None and len(stalled) >= 20, "%d pings in the stall" % len(stalled))
+check("every ping reaches the server within 100 ms while the store write is held up",
+      late and late[-1][0] < 0.1, "slowest: %.3f s (ping %d of %d)" % (late[-1][0], late[-1][1] - 99, len(sent)))
+check("every ping is answered", all(k in answers for k in sent), "%d of %d" % (sum(k in answers for k in sent), len(sent)))
+msg = result.get("msg", {})
+text = msg.get("result", {}).get("content", [{}])[0].get("text", "")
+oid = next((l[4:36] for l in text.splitlines() if l.startswith("id: ")), None)
+check("the large result arrives as a handle after the stall", oid is not None and len(json.dumps(msg)) < 20000, text[:200])
+want = hashlib.sha256()
+for c in blob_chunks(MB, 7):
+    want.update(c)
+got = hashlib.sha256()
+if oid:
+    c = subprocess.Popen([spill, "--store", store, "cat", oid], stdout=subprocess.PIPE)
+    for b in iter(lambda: c.stdout.read(1 << 20), b""):
+        got.update(b)
+    c.wait()
+check("its object is the server's text byte for byte", oid is not None and got.digest() == want.digest(), str(oid))
+check("spill's peak RSS stays under 64 MB (VmHWM)", released is not None and hwm < 65536, "%s KB" % (hwm if released else "?"))
+p.stdin.close()
+rc = p.wait(timeout=30)
+check("spill then exits with the server's status", rc == 0, "%d: %s" % (rc, b"".join(err)[-300:]))
+
+# ---- SIGTERM during a stalled store write ----
+store2, arr2 = T + "/store2", T + "/arrivals2"
+p, hold, err = start(store2, arr2)
+threading.Thread(target=lambda: [None for _ in p.stdout], daemon=True).start()
+send(p, {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "blob", "arguments": {"mb": MB, "seed": 8}}})
+t0 = time.monotonic()
+while time.monotonic() - t0 < 120 and arrived(arr2)[1] is None:
+    time.sleep(0.05)
+time.sleep(0.5)
+t = time.monotonic()
+p.send_signal(signal.SIGTERM)
+try:
+    rc = p.wait(timeout=10)
+except subprocess.TimeoutExpired:
+    p.kill(); rc = p.wait()
+took = time.monotonic() - t
+check("SIGTERM during a held-up store write ends spill within 2 s", took < 2.0, "%.2f s (status %d)" % (took, rc))
+check("spill reports the server's end by SIGTERM (128+15)", rc == 143, str(rc))
+hold.stdin.close()
+hold.wait(timeout=30)
+v = subprocess.run([spill, "--store", store2, "verify"], capture_output=True, text=True)
+check("the store has no torn object after it (spill verify)", v.returncode == 0 and " 0 corrupt" in v.stdout,
+      (v.stdout + v.stderr)[-300:])
+PY
