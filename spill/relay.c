@@ -248,6 +248,16 @@ int relay_reconfigure(relay *r, const spill_filter_opts *o)
     return relayq_put(r->in, RELAY_RECONF, NULL, 0, blk);
 }
 
+static void relay_free(relay *r)
+{
+    spill_filter_free(r->f);
+    relayq_free(r->in);
+    relayq_free(r->out);
+    pthread_mutex_destroy(&r->wake_mu);
+    pthread_mutex_destroy(&r->store_mu);
+    free(r);
+}
+
 int relay_start(relay **out, const spill_filter_opts *fo, const relay_opts *ro)
 {
     relay *r = calloc(1, sizeof *r);
@@ -276,12 +286,7 @@ int relay_start(relay **out, const spill_filter_opts *fo, const relay_opts *ro)
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     if (rc) {
-        spill_filter_free(r->f);
-        relayq_free(r->in);
-        relayq_free(r->out);
-        pthread_mutex_destroy(&r->wake_mu);
-        pthread_mutex_destroy(&r->store_mu);
-        free(r);
+        relay_free(r);
         return rc;
     }
     *out = r;
@@ -293,12 +298,7 @@ void relay_join(relay *r, spill_filter_stats *stats)
     pthread_join(r->th, NULL);
     if (stats)
         *stats = r->stats;
-    spill_filter_free(r->f);
-    relayq_free(r->in);
-    relayq_free(r->out);
-    pthread_mutex_destroy(&r->wake_mu);
-    pthread_mutex_destroy(&r->store_mu);
-    free(r);
+    relay_free(r);
 }
 
 void relay_abandon(relay *r)
