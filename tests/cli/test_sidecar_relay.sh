@@ -6,7 +6,8 @@
 #     when each request line arrives), all through the stall;
 #   - every ping is answered, and the large result arrives as a handle whose object is
 #     the server's text byte for byte;
-#   - spill's peak RSS stays under 64 MB;
+#   - spill's peak RSS stays under 64 MB, also while the agent floods it with requests
+#     (the filter thread's copies of them are bounded: spill stops reading the agent);
 #   - SIGTERM during the stall ends spill within 2 s and leaves no corrupt object.
 # A server's answers come in the order it wrote them: a ping's answer written after the
 # large result reaches the agent after the result's handle, so it is the request's way
@@ -104,6 +105,38 @@ check("spill's peak RSS stays under 64 MB (VmHWM)", released is not None and hwm
 p.stdin.close()
 rc = p.wait(timeout=30)
 check("spill then exits with the server's status", rc == 0, "%d: %s" % (rc, b"".join(err)[-300:]))
+
+# ---- a flood of requests during a stalled store write ----
+# spill forwards them and keeps a copy for the filter thread, which is stuck: the
+# copies must stop spill from reading the agent (a bound), not pile up in memory.
+store3, arr3 = T + "/store3", T + "/arrivals3"
+p, hold, err = start(store3, arr3)
+answers3 = set()
+def reader3():
+    for line in p.stdout:
+        answers3.add(json.loads(line).get("id"))
+threading.Thread(target=reader3, daemon=True).start()
+send(p, {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "blob", "arguments": {"mb": 20, "seed": 9}}})
+t0 = time.monotonic()
+while time.monotonic() - t0 < 120 and arrived(arr3)[1] is None:
+    time.sleep(0.05)
+N, pad = 30000, "p" * 2000
+def flood():
+    for k in range(N):
+        send(p, {"jsonrpc": "2.0", "id": 1000 + k, "method": "ping", "params": {"pad": pad}})
+threading.Thread(target=flood, daemon=True).start()
+time.sleep(3)  # 60 MB of requests, all sent unless spill stopped reading
+hwm3 = int(next(l.split()[1] for l in open("/proc/%d/status" % p.pid) if l.startswith("VmHWM")))
+hold.stdin.close()
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline and len(answers3) < N + 1:
+    time.sleep(0.1)
+check("a flood of 60 MB of requests while the store write is held up: peak RSS under 64 MB",
+      hwm3 < 65536, "%d KB" % hwm3)
+check("after it, the result and all 30,000 requests are answered", len(answers3) >= N + 1 and 1 in answers3,
+      "%d of %d" % (len(answers3), N + 1))
+p.stdin.close()
+p.wait(timeout=30)
 
 # ---- SIGTERM during a stalled store write ----
 store2, arr2 = T + "/store2", T + "/arrivals2"
