@@ -2,9 +2,11 @@
 #define _GNU_SOURCE
 #include "relay.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@ struct relay {
     relay_opts o;
     spill_object_sink inner, locked;
     pthread_mutex_t store_mu;
+    atomic_int store_busy;     /* the loop gave up waiting; cleared when the thread lets go */
     pthread_mutex_t wake_mu;   /* orders wake calls against relay_abandon */
     int abandoned;
     pthread_t th;
@@ -36,6 +39,12 @@ static void wake(relay *r)
 /* The loop thread reads the same store for spill's own tools (and a read updates the
  * index), and a spill_store is for one thread at a time: each sink call holds the lock,
  * so a loop-side read waits at most for one call, never for a whole object. */
+static void store_release(relay *r)
+{
+    pthread_mutex_unlock(&r->store_mu);
+    atomic_store(&r->store_busy, 0);
+}
+
 typedef struct locked_obj {
     relay *r;
     void *obj;
@@ -50,7 +59,7 @@ static int locked_begin(void *ctx, void **obj, const spill_put_info *pi)
     o->r = r;
     pthread_mutex_lock(&r->store_mu);
     int rc = r->inner.begin(r->inner.ctx, &o->obj, pi);
-    pthread_mutex_unlock(&r->store_mu);
+    store_release(r);
     if (rc) {
         free(o);
         return rc;
@@ -64,7 +73,7 @@ static int locked_write(void *obj, const void *data, size_t size)
     locked_obj *o = obj;
     pthread_mutex_lock(&o->r->store_mu);
     int rc = o->r->inner.write(o->obj, data, size);
-    pthread_mutex_unlock(&o->r->store_mu);
+    store_release(o->r);
     return rc;
 }
 
@@ -75,7 +84,7 @@ static int locked_commit(void *obj, const char *mime, uint64_t tokens, const cha
     relay *r = o->r;
     pthread_mutex_lock(&r->store_mu);
     int rc = r->inner.commit(o->obj, mime, tokens, counter, info); /* frees o->obj either way */
-    pthread_mutex_unlock(&r->store_mu);
+    store_release(r);
     free(o);
     return rc;
 }
@@ -85,7 +94,7 @@ static void locked_abort(void *obj)
     locked_obj *o = obj;
     pthread_mutex_lock(&o->r->store_mu);
     o->r->inner.abort(o->obj);
-    pthread_mutex_unlock(&o->r->store_mu);
+    store_release(o->r);
     free(o);
 }
 
@@ -100,7 +109,24 @@ static const char *locked_error(void *ctx)
     return msg ? r->errbuf : NULL;
 }
 
-void relay_store_lock(relay *r) { pthread_mutex_lock(&r->store_mu); }
+int relay_store_lock_within(relay *r, unsigned ms)
+{
+    if (atomic_load(&r->store_busy)) /* still in the call that made the last wait fail */
+        return pthread_mutex_trylock(&r->store_mu) == 0 ? 0 : -EBUSY;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    if (pthread_mutex_timedlock(&r->store_mu, &until) == 0)
+        return 0;
+    atomic_store(&r->store_busy, 1);
+    return -EBUSY;
+}
+
 void relay_store_unlock(relay *r) { pthread_mutex_unlock(&r->store_mu); }
 
 /* ---- the thread ---- */

@@ -51,8 +51,10 @@ int relay_reconfigure(relay *r, const spill_filter_opts *o);
 /* The next piece of output, or NULL; free() it. */
 relayq_item *relay_take(relay *r);
 /* The store is shared with the loop's own tools: each use holds this lock (the
- * thread holds it for each sink call). */
-void relay_store_lock(relay *r);
+ * thread holds it for each sink call). The loop waits at most ms for it: 0, or -EBUSY
+ * when the thread is in a long call (a commit's fsync, a neighbour holding the index
+ * lock); then, until that call ends, it does not wait at all. */
+int relay_store_lock_within(relay *r, unsigned ms);
 void relay_store_unlock(relay *r);
 /* After RELAY_OUT_DONE: waits for the thread, copies its final stats, frees r. */
 void relay_join(relay *r, spill_filter_stats *stats);

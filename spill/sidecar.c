@@ -45,7 +45,8 @@ enum { HIGH = 8 << 20, LOW = 2 << 20, REQ_CAP = 64 << 10, RESP_CAP = 16 << 20, P
  * IN_HIGH of its bytes wait for the thread (resumes below IN_LOW); the thread waits
  * while more than OUT_HIGH of output waits for the loop. A SIGTERM waits this long
  * for a store write in progress before leaving it to the process's exit. */
-enum { IN_HIGH = 4 << 20, IN_LOW = 1 << 20, OUT_HIGH = 4 << 20, ABANDON_MS = 1000 };
+enum { IN_HIGH = 4 << 20, IN_LOW = 1 << 20, OUT_HIGH = 4 << 20, ABANDON_MS = 1000, STORE_WAIT_MS = 50 };
+#define STORE_BUSY "spill: the store is busy writing a large result; call again in a moment"
 
 typedef struct outq {
     uv_pipe_t pipe;
@@ -390,11 +391,12 @@ static void answer(sidecar *s, json_t *id, json_t *result, json_t *error)
         flush_held(s);
 }
 
-/* The filter thread writes to the same store (relay.c): one user at a time. */
-static void store_lock(sidecar *s)
+/* The filter thread writes to the same store (relay.c): one user at a time. A store
+ * write that takes long must not freeze this loop: after STORE_WAIT_MS, spill's own
+ * call is answered "busy" (0, or -EBUSY). */
+static int store_lock(sidecar *s)
 {
-    if (s->guard)
-        relay_store_lock(s->guard);
+    return s->guard ? relay_store_lock_within(s->guard, STORE_WAIT_MS) : 0;
 }
 
 static void store_unlock(sidecar *s)
@@ -420,10 +422,16 @@ static int local_request(sidecar *s, json_t *m)
         const char *name = json_string_value(json_object_get(params, "name"));
         if (!name || !spill_mcp_is_tool(name))
             return 0;
+        if (store_lock(s) != 0) {
+            json_t *busy = json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text", STORE_BUSY, "isError", 1);
+            if (busy && s->era2026)
+                json_object_set_new(busy, "resultType", json_string("complete"));
+            answer(s, id, busy, NULL);
+            return 1;
+        }
         char *args = json_object_get(params, "arguments")
                          ? json_dumps(json_object_get(params, "arguments"), JSON_COMPACT | JSON_ENCODE_ANY)
                          : NULL;
-        store_lock(s);
         int rc = spill_mcp_call(s->st, name, args, s->cfg->page_bytes, s->era2026, &out, &outlen);
         store_unlock(s);
         free(args);
@@ -440,7 +448,10 @@ static int local_request(sidecar *s, json_t *m)
         const char *uri = json_string_value(json_object_get(params, "uri"));
         if (!uri || !spill_mcp_is_uri(uri))
             return 0;
-        store_lock(s);
+        if (store_lock(s) != 0) {
+            answer(s, id, NULL, json_pack("{s:i,s:s}", "code", -32603, "message", STORE_BUSY));
+            return 1;
+        }
         int rc = spill_mcp_read_resource(s->st, uri, s->cfg->page_bytes, s->era2026, &out, &outlen);
         store_unlock(s);
         json_t *result = rc == 0 ? json_loadb(out, outlen, 0, NULL) : NULL;

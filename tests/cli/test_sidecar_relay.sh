@@ -4,6 +4,8 @@
 # a busy `spill gc` or a slow disk, while the agent keeps sending pings:
 #   - each ping reaches the server within 100 ms of being sent (relay_server.py notes
 #     when each request line arrives), all through the stall;
+#   - one of spill's own calls in the stall is answered within 100 ms (an isError result:
+#     the store is busy) instead of freezing spill, and works again after it;
 #   - every ping is answered, and the large result arrives as a handle whose object is
 #     the server's text byte for byte;
 #   - spill's peak RSS stays under 64 MB, also while the agent floods it with requests
@@ -51,12 +53,16 @@ def send(p, obj):
 # ---- pings through a stalled store write ----
 store, arr = T + "/store", T + "/arrivals"
 p, hold, err = start(store, arr)
-answers, result = {}, {}
+answers, result, local = {}, {}, {}
 def reader():
     for line in p.stdout:
         m = json.loads(line)
         if m.get("id") == 1:
             result["msg"] = m
+        elif m.get("id") == 50:
+            local["at"], local["msg"] = time.monotonic(), m
+        elif m.get("id") == 51:
+            local["after"] = m
         else:
             answers[m.get("id")] = time.monotonic()
 threading.Thread(target=reader, daemon=True).start()
@@ -69,6 +75,9 @@ while time.monotonic() - t0 < 120:
     i += 1
     time.sleep(0.02)
     _, written = arrived(arr)
+    if written and "sent" not in local and time.monotonic() - written > 0.75:
+        local["sent"] = time.monotonic()  # one of spill's own calls, in the stall
+        send(p, {"jsonrpc": "2.0", "id": 50, "method": "tools/call", "params": {"name": "spill_stat", "arguments": {"id": "00000000"}}})
     # All of it is written: spill's commit now waits for the lock. Keep pinging 1.5 s.
     if written and released is None and time.monotonic() - written > 1.5:
         hwm = int(next(l.split()[1] for l in open("/proc/%d/status" % p.pid) if l.startswith("VmHWM")))
@@ -86,6 +95,9 @@ check("the store write was held up while pings went on (1.5 s past the server's 
       released is not None and len(stalled) >= 20, "%d pings in the stall" % len(stalled))
 check("every ping reaches the server within 100 ms while the store write is held up",
       late and late[-1][0] < 0.1, "slowest: %.3f s (ping %d of %d)" % (late[-1][0], late[-1][1] - 99, len(sent)))
+lt = local.get("at", 99) - local.get("sent", 0)
+check("spill's own call in the stall is answered within 100 ms (the store is busy: an isError result)",
+      lt < 0.1 and local["msg"]["result"].get("isError") is True, "%.3f s: %s" % (lt, json.dumps(local.get("msg"))[:200]))
 check("every ping is answered", all(k in answers for k in sent), "%d of %d" % (sum(k in answers for k in sent), len(sent)))
 msg = result.get("msg", {})
 text = msg.get("result", {}).get("content", [{}])[0].get("text", "")
@@ -101,6 +113,14 @@ if oid:
         got.update(b)
     c.wait()
 check("its object is the server's text byte for byte", oid is not None and got.digest() == want.digest(), str(oid))
+if oid:
+    send(p, {"jsonrpc": "2.0", "id": 51, "method": "tools/call", "params": {"name": "spill_stat", "arguments": {"id": oid}}})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "after" not in local:
+        time.sleep(0.02)
+after = local.get("after", {}).get("result", {})
+check("after the stall, spill's own calls reach the store again (spill_stat of the new object)",
+      oid is not None and not after.get("isError") and oid in json.dumps(after), json.dumps(after)[:200])
 check("spill's peak RSS stays under 64 MB (VmHWM)", released is not None and hwm < 65536, "%s KB" % (hwm if released else "?"))
 p.stdin.close()
 rc = p.wait(timeout=30)

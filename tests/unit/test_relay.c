@@ -4,6 +4,7 @@
  * stream and owns its rules, and an abandoned thread lets go. */
 #include "../harness.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -243,6 +244,34 @@ static void a_stalled_store_never_makes_post_wait(void)
     ASSERT_EQ(st.payloads_spilled, 1);
 }
 
+/* The loop's own store calls wait a bounded time for a sink call, then fail fast until
+ * that call ends. */
+static void the_loop_waits_for_the_store_a_bounded_time(void)
+{
+    harness *h = calloc(1, sizeof *h);
+    int stalled = start_stalled(h);
+    ASSERT(h->r);
+    double t0 = now_s();
+    int first = relay_store_lock_within(h->r, 50);
+    double t1 = now_s();
+    int second = relay_store_lock_within(h->r, 1000);
+    double t2 = now_s();
+    gate_set(&h->g, 0);
+    ASSERT_OK(relay_post(h->r, RELAY_S2C_END, NULL, 0));
+    drain(h, 10); /* the commit ended: the lock is free again */
+    int after = relay_store_lock_within(h->r, 1000);
+    if (after == 0)
+        relay_store_unlock(h->r);
+    finish(h, NULL);
+    free(h);
+    ASSERT(stalled);
+    ASSERT_EQ(first, -EBUSY);
+    ASSERT(t1 - t0 >= 0.045 && t1 - t0 < 1);
+    ASSERT_EQ(second, -EBUSY);
+    ASSERT(t2 - t1 < 0.5); /* the same long call: no second 1 s wait */
+    ASSERT_EQ(after, 0);
+}
+
 static void reconfigure_applies_in_order_and_owns_its_rules(void)
 {
     harness *h = calloc(1, sizeof *h);
@@ -303,6 +332,7 @@ int main(void)
     h_seed();
     RUN(learns_and_passes_only_the_servers_bytes);
     RUN(a_stalled_store_never_makes_post_wait);
+    RUN(the_loop_waits_for_the_store_a_bounded_time);
     RUN(reconfigure_applies_in_order_and_owns_its_rules);
     RUN(an_abandoned_thread_lets_go);
     return h_failures ? 1 : 0;
