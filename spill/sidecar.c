@@ -423,7 +423,8 @@ static int local_request(sidecar *s, json_t *m)
         if (!name || !spill_mcp_is_tool(name))
             return 0;
         if (store_lock(s) != 0) {
-            json_t *busy = json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text", STORE_BUSY, "isError", 1);
+            json_t *busy =
+                json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text", STORE_BUSY, "isError", 1);
             if (busy && s->era2026)
                 json_object_set_new(busy, "resultType", json_string("complete"));
             answer(s, id, busy, NULL);
@@ -747,8 +748,8 @@ static void relay_abandon_now(sidecar *s, const char *why)
     relay_abandon(s->r);
     s->r = NULL;
     s->relay_done = s->abandoned = 1;
-    /* No more requests: one of spill's own would wait for the store lock the thread
-     * may hold for good. We are stopping anyway. */
+    /* We are stopping: no more requests (spill's own would find the store busy for
+     * good). */
     s->agent_eof = 1;
     if (!uv_is_closing((uv_handle_t *)&s->agent_in))
         uv_read_stop((uv_stream_t *)&s->agent_in);
@@ -971,7 +972,8 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     s->fo.sink = &s->sink;
     uv_async_init(s->loop, &s->wake, on_wake);
     s->wake.data = s;
-    relay_opts ro = {.out_high = OUT_HIGH, .input_low = IN_LOW, .spin_us = cfg->spin_us, .wake = wake_loop, .wake_ud = &s->wake};
+    relay_opts ro = {.out_high = OUT_HIGH, .input_low = IN_LOW, .spin_us = cfg->spin_us, .wake = wake_loop,
+                     .wake_ud = &s->wake};
     if ((rc = relay_start(&s->r, &s->fo, &ro)) != 0) {
         slog(s, "error", "cannot start the filter: %s", spill_strerror(rc));
         goto loop_out;
