@@ -166,7 +166,7 @@ $(BUILD)/tests/test_mcptools: tests/unit/test_mcptools.c tests/harness.h $(MCP_O
 RELAY_OBJ := $(BUILD)/obj/spill/relay.o $(BUILD)/obj/spill/relayq.o
 $(BUILD)/tests/test_relayq $(BUILD)/tests/test_relay: $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(RELAY_OBJ) $(BUILD)/libspill.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(RELAY_OBJ) $(BUILD)/libspill.a $(LIB_LIBS)
+	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(RELAY_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(BUILD)/libspill.a
 	@mkdir -p $(dir $@)

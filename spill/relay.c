@@ -3,6 +3,7 @@
 #include "relay.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -19,6 +20,8 @@ struct relay {
     spill_object_sink inner, locked;
     pthread_mutex_t store_mu;
     atomic_int store_busy;     /* the loop gave up waiting; cleared when the thread lets go */
+    atomic_int working;        /* the thread is inside an item */
+    int discard;               /* the output of the line being fed is dropped (S2C_SEEN) */
     pthread_mutex_t wake_mu;   /* orders wake calls against relay_abandon */
     int abandoned;
     pthread_t th;
@@ -136,7 +139,7 @@ static int relay_emit(void *ud, spill_dir dir, const void *data, size_t size)
     relay *r = ud;
     /* The filter passes a client's bytes on unchanged (msg_bytes and msg_end in
      * filter.c emit exactly what was fed), and the loop forwarded them already. */
-    if (dir == SPILL_C2S || size == 0)
+    if (dir == SPILL_C2S || size == 0 || r->discard)
         return 0;
     if (relayq_put_wait(r->out, RELAY_OUT_DATA, data, size, NULL, r->o.out_high) != 0)
         return -1;
@@ -182,7 +185,13 @@ static void *relay_main(void *arg)
     relayq_item *it;
     while (!end && (it = next_input(r)) != NULL) {
         int rc = 0;
+        atomic_store(&r->working, 1);
         switch (it->kind) {
+        case RELAY_S2C_SEEN: /* a whole line: nothing before it is still being emitted */
+            r->discard = 1;
+            rc = failed ? 0 : spill_filter_feed(r->f, SPILL_S2C, it->data, it->len);
+            r->discard = 0;
+            break;
         case RELAY_C2S:
         case RELAY_S2C: {
             if (!failed)
@@ -213,6 +222,7 @@ static void *relay_main(void *arg)
             failed = 1; /* the filter's errors are sticky: nothing more passes */
             give(r, RELAY_OUT_ERROR, spill_filter_last_error(r->f)->msg);
         }
+        atomic_store(&r->working, 0);
         free(it->ptr);
         free(it);
     }
@@ -232,6 +242,23 @@ int relay_post(relay *r, int kind, const void *p, size_t n)
 size_t relay_queued(relay *r, spill_dir dir) { return relayq_bytes(r->in, dir); }
 
 relayq_item *relay_take(relay *r) { return relayq_take(r->out, 0); }
+
+int relay_busy(relay *r) { return atomic_load(&r->working) || relayq_bytes(r->in, RELAY_S2C) > 0; }
+
+int relay_passes_unchanged(const char *line, size_t n)
+{
+    /* The filter changes a response only for a payload in its result; an empty result
+     * has none. Cheap tests first: most lines are not this. */
+    if (n < 2 || line[n - 1] != '\n' || !memmem(line, n, "\"result\"", 8))
+        return 0;
+    json_t *m = json_loadb(line, n, JSON_REJECT_DUPLICATES, NULL);
+    json_t *id = json_object_get(m, "id"), *result = json_object_get(m, "result");
+    int ok = json_is_object(m) && json_object_size(m) == 3 &&
+             json_is_string(json_object_get(m, "jsonrpc")) && (json_is_string(id) || json_is_integer(id)) &&
+             json_is_object(result) && json_object_size(result) == 0;
+    json_decref(m);
+    return ok;
+}
 
 /* A copy of o whose rules and session live in the same block: the loop may replace
  * its config before the thread gets to this. */

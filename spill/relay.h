@@ -20,8 +20,10 @@
 #include "relayq.h"
 #include "spill.h"
 
-/* Kinds of what the loop posts. */
-enum { RELAY_C2S = SPILL_C2S, RELAY_S2C = SPILL_S2C, RELAY_C2S_END = 2, RELAY_S2C_END, RELAY_RECONF };
+/* Kinds of what the loop posts. S2C_SEEN: a whole server line the loop has already
+ * given the agent (see relay_passes_unchanged): the filter learns from it, and its
+ * output for it is dropped. */
+enum { RELAY_C2S = SPILL_C2S, RELAY_S2C = SPILL_S2C, RELAY_C2S_END = 2, RELAY_S2C_END, RELAY_RECONF, RELAY_S2C_SEEN };
 /* Kinds of what the thread gives back. DATA: server-to-client bytes for the agent;
  * ERROR: the filter failed (data is the message; it then passes nothing more); NOTE: a
  * reconfigure was applied (data is the decimal result code); DONE: the server's stream
@@ -46,6 +48,15 @@ int relay_start(relay **r, const spill_filter_opts *fo, const relay_opts *ro);
 int relay_post(relay *r, int kind, const void *p, size_t n);
 /* Bytes of one direction posted and not yet taken by the thread. */
 size_t relay_queued(relay *r, spill_dir dir);
+/* 1 while the thread is behind: inside an item (a result being stored), or with
+ * server bytes still queued. */
+int relay_busy(relay *r);
+/* 1 if line (a whole server line, with its newline) is a message the filter passes
+ * unchanged whatever its settings: a JSON-RPC response whose result is an empty object
+ * (a ping's answer, most acknowledgements). Such a line may go to the agent ahead of a
+ * result still being stored (JSON-RPC lets responses come in any order) and be posted
+ * as RELAY_S2C_SEEN. */
+int relay_passes_unchanged(const char *line, size_t n);
 /* Applies o (copied now: rules, session) on the thread, in order with the stream. */
 int relay_reconfigure(relay *r, const spill_filter_opts *o);
 /* The next piece of output, or NULL; free() it. */

@@ -45,7 +45,8 @@ enum { HIGH = 8 << 20, LOW = 2 << 20, REQ_CAP = 64 << 10, RESP_CAP = 16 << 20, P
  * IN_HIGH of its bytes wait for the thread (resumes below IN_LOW); the thread waits
  * while more than OUT_HIGH of output waits for the loop. A SIGTERM waits this long
  * for a store write in progress before leaving it to the process's exit. */
-enum { IN_HIGH = 4 << 20, IN_LOW = 1 << 20, OUT_HIGH = 4 << 20, ABANDON_MS = 1000, STORE_WAIT_MS = 50 };
+enum { IN_HIGH = 4 << 20, IN_LOW = 1 << 20, OUT_HIGH = 4 << 20, ABANDON_MS = 1000, STORE_WAIT_MS = 50,
+       BYPASS_MAX = 1024, BYPASS_HELD_MAX = 1 << 20 };
 #define STORE_BUSY "spill: the store is busy writing a large result; call again in a moment"
 
 typedef struct outq {
@@ -72,6 +73,9 @@ typedef struct sidecar {
     relay *guard;                  /* whose store lock this loop takes (kept when abandoned) */
     spill_filter_stats stats;      /* its last stats */
     int s2c_full, c2s_full;        /* reading stopped: the thread's queue is over IN_HIGH */
+    int s2c_mid_line;              /* the server's stream is inside a line */
+    char byp[BYPASS_MAX];          /* the start of a line that may overtake (post_s2c) */
+    size_t byp_len, byp_held;      /* its length; bytes of such lines held in s->held */
     int relay_done, abandoned;
     spill_object_sink store_sink, sink;
     spill_views views;
@@ -238,6 +242,10 @@ static void flush_held(sidecar *s)
     json_t *m;
     json_array_foreach(s->held, i, m)
     {
+        if (json_is_string(m)) { /* a server line that overtook a result (post_s2c), as it came */
+            outq_write(s, &s->agent_out, json_string_value(m), json_string_length(m));
+            continue;
+        }
         char *t = json_dumps(m, JSON_COMPACT);
         if (t) {
             outq_write(s, &s->agent_out, t, strlen(t));
@@ -246,6 +254,7 @@ static void flush_held(sidecar *s)
         }
     }
     json_array_clear(s->held);
+    s->byp_held = 0;
 }
 
 /* tools/list: spill's tools join the server's, and no tool keeps an outputSchema (the
@@ -611,6 +620,64 @@ static void on_agent_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 
 static void relay_abandon_now(sidecar *s, const char *why);
 
+/* A server line the filter passes unchanged, to the agent ahead of the thread's output:
+ * now if that output is between two messages, else at its next boundary. */
+static int overtake(sidecar *s, const char *line, size_t n)
+{
+    if (s->resp_mode == 0)
+        return outq_write(s, &s->agent_out, line, n) == 0;
+    json_t *raw = json_stringn(line, n);
+    if (!raw || json_array_append_new(s->held, raw) != 0)
+        return 0; /* then it waits its turn */
+    s->byp_held += n;
+    return 1;
+}
+
+/* Posts the server's bytes to the filter thread. While the thread is behind (a result
+ * being stored: compression, fsync, the index commit), a whole short line that the
+ * filter would pass unchanged whatever its settings (an empty result: a ping's answer)
+ * goes to the agent at once, and the thread gets it as RELAY_S2C_SEEN (it learns from
+ * it and drops its output): JSON-RPC lets responses come in any order, and the agent's
+ * ping need not wait for the store. Otherwise the bytes go in as they came. */
+static int post_s2c(sidecar *s, const char *p, size_t n)
+{
+    int rc;
+    while (n) {
+        if (s->byp_len || (!s->s2c_mid_line && s->byp_held < BYPASS_HELD_MAX && relay_busy(s->r))) {
+            const char *nl = memchr(p, '\n', n);
+            size_t k = nl ? (size_t)(nl - p) + 1 : n;
+            if (s->byp_len + k <= sizeof s->byp) { /* a line short enough to overtake */
+                memcpy(s->byp + s->byp_len, p, k);
+                s->byp_len += k;
+                p += k;
+                n -= k;
+                if (!nl)
+                    return 0; /* the rest of it comes with the next read */
+                int seen = relay_passes_unchanged(s->byp, s->byp_len) && overtake(s, s->byp, s->byp_len);
+                rc = relay_post(s->r, seen ? RELAY_S2C_SEEN : RELAY_S2C, s->byp, s->byp_len);
+                s->byp_len = 0;
+                s->s2c_mid_line = 0;
+                if (rc)
+                    return rc;
+                continue;
+            }
+            if ((rc = relay_post(s->r, RELAY_S2C, s->byp, s->byp_len)) != 0) /* too long: as it came */
+                return rc;
+            s->byp_len = 0;
+            s->s2c_mid_line = 1;
+        }
+        /* Inside a line: to its end, then look again. Between lines: to the last end. */
+        const char *nl = s->s2c_mid_line ? memchr(p, '\n', n) : memrchr(p, '\n', n);
+        size_t k = nl ? (size_t)(nl - p) + 1 : n;
+        if ((rc = relay_post(s->r, RELAY_S2C, p, k)) != 0)
+            return rc;
+        s->s2c_mid_line = !nl;
+        p += k;
+        n -= k;
+    }
+    return 0;
+}
+
 /* The server's bytes go to the filter thread; its output comes back through relay_pump. */
 static void on_server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
@@ -621,12 +688,15 @@ static void on_server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         uv_read_stop(st);
         s->srv_eof = 1;
         /* The thread finishes the stream and says DONE; relay_pump then ends it here. */
+        if (s->r && s->byp_len && relay_post(s->r, RELAY_S2C, s->byp, s->byp_len) != 0)
+            relay_abandon_now(s, "out of memory at the end of the server's output");
+        s->byp_len = 0;
         if (s->r && relay_post(s->r, RELAY_S2C_END, NULL, 0) != 0)
             relay_abandon_now(s, "out of memory at the end of the server's output");
         maybe_finish(s);
         return;
     }
-    if (!s->r || relay_post(s->r, RELAY_S2C, b->base, (size_t)n) != 0) {
+    if (!s->r || post_s2c(s, b->base, (size_t)n) != 0) {
         if (!s->failed)
             slog(s, "error", "cannot pass the server's output on: %s", s->r ? "out of memory" : "the filter stopped");
         s->failed = 1;

@@ -327,6 +327,51 @@ static void an_abandoned_thread_lets_go(void)
     ASSERT_EQ(atomic_load(&wakes), before);
 }
 
+static void passes_unchanged_only_for_empty_results(void)
+{
+    const char *yes[] = {"{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{}}\n",
+                         "{\"result\": { }, \"id\": \"a\", \"jsonrpc\": \"2.0\"}\r\n"};
+    const char *no[] = {"{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{}}",           /* no end of line */
+                        "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"a\":1}}\n",  /* a result with something */
+                        "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{},\"x\":1}\n",  /* more than a response */
+                        "{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":{}}\n",
+                        "{\"jsonrpc\":\"2.0\",\"id\":1.5,\"result\":{}}\n",
+                        "{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":1,\"message\":\"result\"}}\n",
+                        "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"result\"}\n",
+                        "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{}}{\"x\":1}\n", /* two values */
+                        "{\"jsonrpc\":\"2.0\",\"id\":3,\"id\":4,\"result\":{}}\n",  /* a duplicate key */
+                        "[{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{}}]\n",       /* a batch */
+                        "\"result\"\n", "\n", ""};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        if (!relay_passes_unchanged(yes[i], strlen(yes[i])))
+            FAILF("not taken: %s", yes[i]);
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        if (relay_passes_unchanged(no[i], strlen(no[i])))
+            FAILF("taken: %s", no[i]);
+}
+
+/* A line the loop gave the agent already: the filter counts it, and nothing of it is
+ * given back (the agent would see it twice). */
+static void seen_lines_are_learned_not_echoed(void)
+{
+    harness *h = calloc(1, sizeof *h);
+    ASSERT_OK(start(h, 100000));
+    const char *ping = "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{}}\n";
+    const char *other = "{\"jsonrpc\":\"2.0\",\"id\":6,\"result\":{\"a\":1}}\n";
+    post_str(h, RELAY_C2S, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}\n");
+    post_str(h, RELAY_S2C_SEEN, ping);
+    post_str(h, RELAY_S2C, other);
+    ASSERT_OK(relay_post(h->r, RELAY_S2C_END, NULL, 0));
+    drain(h, 10);
+    int done = h->done, only_other = h->out_len == strlen(other) && !memcmp(h->out, other, h->out_len);
+    spill_filter_stats st;
+    finish(h, &st);
+    free(h);
+    ASSERT(done);
+    ASSERT(only_other);
+    ASSERT_EQ(st.messages[SPILL_S2C], 2);
+}
+
 int main(void)
 {
     h_seed();
@@ -335,5 +380,7 @@ int main(void)
     RUN(the_loop_waits_for_the_store_a_bounded_time);
     RUN(reconfigure_applies_in_order_and_owns_its_rules);
     RUN(an_abandoned_thread_lets_go);
+    RUN(passes_unchanged_only_for_empty_results);
+    RUN(seen_lines_are_learned_not_echoed);
     return h_failures ? 1 : 0;
 }
