@@ -13,7 +13,8 @@
  * LMDB commit) never stalls this loop: requests keep reaching the server and spill's
  * own answers keep coming while it runs. The loop does all I/O; the thread gets the
  * server's bytes and copies of the client's in one ordered queue and hands back the
- * server-to-client output, which the loop writes to the agent.
+ * server-to-client output, which the loop writes to the agent. While the thread is
+ * behind, an empty result (a ping's answer) overtakes it (post_s2c).
  *
  * Backpressure: a direction stops reading when more than HIGH bytes wait to be written
  * on its other side and resumes below LOW, so a slow agent or a slow server never makes
