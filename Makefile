@@ -37,7 +37,7 @@ LIB_SRC += spill/pretok.c spill/textnorm.c
 LIB_SRC += spill/exact.c spill/tokenizer.c
 CLI_SRC := spill/cli.c spill/cli_util.c spill/cli_read.c spill/cli_filter.c spill/cli_run.c \
            spill/sidecar.c spill/views.c spill/mcptools.c spill/mcpquery.c \
-           spill/mcpworker.c spill/sidecar_jobs.c spill/rpcpeek.c
+           spill/mcpworker.c spill/sidecar_jobs.c spill/rpcpeek.c spill/relay.c spill/relayq.c
 CLI_SRC += spill/cli_count.c
 CLI_SRC += spill/cli_bench.c spill/benchgen.c spill/benchrun.c spill/bench_e2e.c spill/benchplot.c spill/bench_report.c
 all: $(BUILD)/exact_count
@@ -168,6 +168,11 @@ $(BUILD)/tests/test_mcptools: tests/unit/test_mcptools.c tests/harness.h $(MCP_O
 $(BUILD)/tests/test_rpcpeek: tests/unit/test_rpcpeek.c tests/harness.h $(BUILD)/obj/spill/rpcpeek.o $(MCP_OBJ) $(BUILD)/libspill.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(BUILD)/obj/spill/rpcpeek.o $(MCP_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
+# The sidecar's filter thread and its queue (relay.c, relayq.c) live in the executable too.
+RELAY_OBJ := $(BUILD)/obj/spill/relay.o $(BUILD)/obj/spill/relayq.o
+$(BUILD)/tests/test_relayq $(BUILD)/tests/test_relay: $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(RELAY_OBJ) $(BUILD)/libspill.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(RELAY_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(BUILD)/libspill.a
 	@mkdir -p $(dir $@)

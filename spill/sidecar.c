@@ -4,10 +4,18 @@
  *
  *   agent stdin --> [requests: spill's own tools and spill:// reads answered here, each in
  *                    a worker process (sidecar_jobs.c running mcpworker.c); tools/list and
- *                    initialize ids remembered] --> forward_c2s --> filter (learns) --> server
+ *                    initialize ids remembered] --> forward_c2s --> server
+ *                                                                \-> copy: filter (learns)
  *   agent stdout <-- [tools/list: spill's tools added, outputSchema dropped;
  *                     initialize: resources capability added] <-- filter <-- server stdout
  *   server stderr is inherited: it reaches ours directly and can never block on us.
+ *
+ * The filter runs on its own thread (relay.c), so storing a large result (fdatasync,
+ * LMDB commit) never stalls this loop: requests keep reaching the server and spill's
+ * own answers keep coming while it runs. The loop does all I/O; the thread gets the
+ * server's bytes and copies of the client's in one ordered queue and hands back the
+ * server-to-client output, which the loop writes to the agent. While the thread is
+ * behind, an empty result (a ping's answer) overtakes it (post_s2c).
  *
  * Backpressure: a direction stops reading when more than HIGH bytes wait to be written
  * on its other side and resumes below LOW, so a slow agent or a slow server never makes
@@ -33,6 +41,7 @@
 #include "cli.h"
 #include "mcptools.h"
 #include "rpcpeek.h"
+#include "relay.h"
 #include "sidecar.h"
 #include "sidecar_jobs.h"
 #include "views.h"
@@ -50,6 +59,13 @@ typedef struct held_line {
     size_t n;
     char data[];
 } held_line;
+/* The filter thread's queues: the loop stops reading a direction while more than
+ * IN_HIGH of its bytes wait for the thread (resumes below IN_LOW); the thread waits
+ * while more than OUT_HIGH of output waits for the loop. A SIGTERM waits this long
+ * for a store write in progress before leaving it to the process's exit. */
+enum { IN_HIGH = 4 << 20, IN_LOW = 1 << 20, OUT_HIGH = 4 << 20, ABANDON_MS = 1000, STORE_WAIT_MS = 50,
+       BYPASS_MAX = 1024, BYPASS_HELD_MAX = 1 << 20 };
+#define STORE_BUSY "spill: the store is busy writing a large result; call again in a moment"
 
 typedef struct outq {
     uv_pipe_t pipe;
@@ -65,12 +81,19 @@ typedef struct sidecar {
     uv_pipe_t agent_in, srv_out;
     outq agent_out, srv_in;
     uv_signal_t sig_int, sig_term, sig_hup;
-    uv_timer_t kill_timer;
+    uv_timer_t kill_timer, abandon_timer;
+    uv_async_t wake;               /* the filter thread has output (or room) for us */
     uv_idle_t spin;                /* polls without sleeping for a moment after traffic */
     uint64_t spin_until;           /* uv_hrtime() deadline of that */
     int kill_stage;
     spill_store *st;
-    spill_filter *f;
+    relay *r;                      /* the filter thread; NULL once it has finished */
+    spill_filter_stats stats;      /* its last stats */
+    int s2c_full, c2s_full;        /* reading stopped: the thread's queue is over IN_HIGH */
+    int s2c_mid_line;              /* the server's stream is inside a line */
+    char byp[BYPASS_MAX];          /* the start of a line that may overtake (post_s2c) */
+    size_t byp_len, byp_held;      /* its length; bytes of such lines held in s->held */
+    int relay_done, abandoned;
     spill_object_sink store_sink, sink;
     spill_views views;
     spill_filter_opts fo;
@@ -314,6 +337,7 @@ static void flush_held(sidecar *s)
         s->local_inflight -= h->count;
         free(h);
     }
+    s->byp_held = 0;
     agent_flow(s);
     maybe_finish(s);
 }
@@ -389,14 +413,14 @@ static int deliver_message(sidecar *s, const char *p, size_t n)
     return outq_write_forwarded(s, &s->agent_out, p, n);
 }
 
-static int filter_emit(void *ud, spill_dir dir, const void *data, size_t size)
+/* The filter's server-to-client output, as the loop takes it from the filter thread:
+ * whole messages that answer a watched request are edited, and held local answers go
+ * out between two messages. */
+static int filter_emit(sidecar *s, const void *data, size_t size)
 {
-    sidecar *s = ud;
     const char *p = data;
-    if (dir == SPILL_C2S)
-        return outq_write_forwarded(s, &s->srv_in, p, size) ? -1 : 0;
     /* Every write below is whole or nothing (outq_write); one that fails even after waiting
-     * for memory stops the filter, and with it spill: nothing more follows a cut message. */
+     * for memory stops spill: nothing more follows a cut message. */
     while (size) {
         const char *nl = memchr(p, '\n', size);
         size_t k = nl ? (size_t)(nl - p) + 1 : size;
@@ -763,10 +787,24 @@ static void watch_request(sidecar *s, json_t *m)
         pending_add(s->pending_init, key);
 }
 
-/* The one way client bytes reach the server (through the filter, which learns from them). */
+/* Every client byte bound for the server goes through here: the loop forwards it at
+ * once and posts a copy to the filter thread, which learns request ids (and tool
+ * names) from it. The copy goes into the queue the server's bytes go into too, before
+ * the server can have seen the request, so the filter learns a request before its
+ * response. */
 static int forward_c2s(sidecar *s, const char *p, size_t n)
 {
-    return spill_filter_feed(s->f, SPILL_C2S, p, n);
+    int rc = outq_write_forwarded(s, &s->srv_in, p, n);
+    if (n == 0 || !s->r)
+        return rc;
+    int prc = relay_post(s->r, RELAY_C2S, p, n);
+    if (prc == SPILL_E_NOMEM && rc == 0)
+        rc = prc; /* a copy the filter missed would misattribute a response */
+    if (!s->c2s_full && relay_queued(s->r, SPILL_C2S) > IN_HIGH) {
+        s->c2s_full = 1;
+        uv_read_stop((uv_stream_t *)&s->agent_in);
+    }
+    return rc;
 }
 
 /* Case-insensitive memmem for a lowercase needle. */
@@ -953,7 +991,8 @@ static void on_agent_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         else if (s->req_len)
             client_message(s, s->req, s->req_len);
         s->req_len = 0;
-        spill_filter_finish(s->f, SPILL_C2S);
+        if (s->r)
+            relay_post(s->r, RELAY_C2S_END, NULL, 0); /* a last request without its newline */
         s->agent_eof = 1;
         begin_shutdown(s, NULL);
         return;
@@ -992,7 +1031,7 @@ static void on_agent_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         if (nl)
             s->req_streaming = 0;
         if (rc) {
-            slog(s, "error", "filter: %s", spill_filter_last_error(s->f)->msg);
+            slog(s, "error", "forwarding to the server: %s", spill_strerror(rc));
             s->failed = 1;
             begin_shutdown(s, NULL);
             return;
@@ -1002,6 +1041,74 @@ static void on_agent_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     }
 }
 
+static void relay_abandon_now(sidecar *s, const char *why);
+
+/* A server line the filter passes unchanged, to the agent ahead of the thread's output:
+ * now if that output is between two messages, else at its next boundary. */
+static int overtake(sidecar *s, const char *line, size_t n)
+{
+    if (s->resp_mode == 0)
+        return outq_write(s, &s->agent_out, line, n) == 0;
+    held_line *h = malloc(sizeof *h + n);
+    if (!h)
+        return 0; /* then it waits its turn */
+    h->next = NULL, h->count = 0, h->n = n; /* it answers none of spill's calls */
+    memcpy(h->data, line, n);
+    if (s->held_tail)
+        s->held_tail->next = h;
+    else
+        s->held_head = h;
+    s->held_tail = h;
+    s->byp_held += n;
+    return 1;
+}
+
+/* Posts the server's bytes to the filter thread. While the thread is behind (a result
+ * being stored: compression, fsync, the index commit), a whole short line that the
+ * filter would pass unchanged whatever its settings (an empty result: a ping's answer)
+ * goes to the agent at once, and the thread gets it as RELAY_S2C_SEEN (it learns from
+ * it and drops its output): JSON-RPC lets responses come in any order, and the agent's
+ * ping need not wait for the store. Otherwise the bytes go in as they came. */
+static int post_s2c(sidecar *s, const char *p, size_t n)
+{
+    int rc;
+    while (n) {
+        if (s->byp_len || (!s->s2c_mid_line && s->byp_held < BYPASS_HELD_MAX && relay_busy(s->r))) {
+            const char *nl = memchr(p, '\n', n);
+            size_t k = nl ? (size_t)(nl - p) + 1 : n;
+            if (s->byp_len + k <= sizeof s->byp) { /* a line short enough to overtake */
+                memcpy(s->byp + s->byp_len, p, k);
+                s->byp_len += k;
+                p += k;
+                n -= k;
+                if (!nl)
+                    return 0; /* the rest of it comes with the next read */
+                int seen = relay_passes_unchanged(s->byp, s->byp_len) && overtake(s, s->byp, s->byp_len);
+                rc = relay_post(s->r, seen ? RELAY_S2C_SEEN : RELAY_S2C, s->byp, s->byp_len);
+                s->byp_len = 0;
+                s->s2c_mid_line = 0;
+                if (rc)
+                    return rc;
+                continue;
+            }
+            if ((rc = relay_post(s->r, RELAY_S2C, s->byp, s->byp_len)) != 0) /* too long: as it came */
+                return rc;
+            s->byp_len = 0;
+            s->s2c_mid_line = 1;
+        }
+        /* Inside a line: to its end, then look again. Between lines: to the last end. */
+        const char *nl = s->s2c_mid_line ? memchr(p, '\n', n) : memrchr(p, '\n', n);
+        size_t k = nl ? (size_t)(nl - p) + 1 : n;
+        if ((rc = relay_post(s->r, RELAY_S2C, p, k)) != 0)
+            return rc;
+        s->s2c_mid_line = !nl;
+        p += k;
+        n -= k;
+    }
+    return 0;
+}
+
+/* The server's bytes go to the filter thread; its output comes back through relay_pump. */
 static void on_server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     sidecar *s = st->data;
@@ -1009,27 +1116,149 @@ static void on_server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         spin_arm(s);
     if (n == UV_EOF || n < 0) {
         uv_read_stop(st);
-        spill_filter_finish(s->f, SPILL_S2C);
-        if (s->resp_len)
-            outq_write_forwarded(s, &s->agent_out, s->resp, s->resp_len);
-        s->resp_len = 0;
-        s->resp_mode = 0;
-        flush_held(s);
         s->srv_eof = 1;
+        /* The thread finishes the stream and says DONE; relay_pump then ends it here. */
+        if (s->r && s->byp_len && relay_post(s->r, RELAY_S2C, s->byp, s->byp_len) != 0)
+            relay_abandon_now(s, "out of memory at the end of the server's output");
+        s->byp_len = 0;
+        if (s->r && relay_post(s->r, RELAY_S2C_END, NULL, 0) != 0)
+            relay_abandon_now(s, "out of memory at the end of the server's output");
         maybe_finish(s);
         return;
     }
-    if (spill_filter_feed(s->f, SPILL_S2C, b->base, (size_t)n) != 0) {
-        slog(s, "error", "filter: %s", spill_filter_last_error(s->f)->msg);
+    if (!s->r || post_s2c(s, b->base, (size_t)n) != 0) {
+        if (!s->failed)
+            slog(s, "error", "cannot pass the server's output on: %s", s->r ? "out of memory" : "the filter stopped");
         s->failed = 1;
         begin_shutdown(s, NULL);
+        return;
+    }
+    if (relay_queued(s->r, SPILL_S2C) > IN_HIGH) {
+        s->s2c_full = 1;
+        uv_read_stop(st);
     }
 }
+
+/* Starts reading a stream again if nothing holds it back: its own end, the queue it
+ * fills (the other side's output, or the filter thread's input). */
+static void read_again(sidecar *s, uv_stream_t *st)
+{
+    if (uv_is_closing((uv_handle_t *)st))
+        return;
+    if (st == (uv_stream_t *)&s->agent_in) {
+        if (!s->agent_eof && !s->c2s_full && !s->in_paused)
+            uv_read_start(st, alloc_cb, on_agent_read);
+    } else if (!s->srv_eof && !s->s2c_full && !s->agent_out.paused) {
+        uv_read_start(st, alloc_cb, on_server_read);
+    }
+}
+
+static void relay_pump(sidecar *s);
 
 void spill__resume(uv_stream_t *st)
 {
     sidecar *s = st->data;
-    uv_read_start(st, alloc_cb, st == (uv_stream_t *)&s->agent_in ? on_agent_read : on_server_read);
+    read_again(s, st);
+    if (st == (uv_stream_t *)&s->srv_out)
+        relay_pump(s); /* the agent took some: more of the thread's output may go */
+}
+
+/* ---- the filter thread's output ---- */
+
+static void reconfigured(sidecar *s, int rc)
+{
+    if (rc)
+        slog(s, "error", "SIGHUP: %s", spill_strerror(rc));
+    else
+        slog(s, "info", "SIGHUP: reloaded %s (threshold %llu tokens, %zu rules)", s->cfg->config_path,
+             (unsigned long long)s->cfg->threshold, s->cfg->nrules);
+}
+
+/* The thread finished the server's stream: what was held for a message boundary goes
+ * now, and the sidecar may end. */
+static void relay_finished(sidecar *s)
+{
+    relay_join(s->r, &s->stats);
+    s->r = NULL;
+    s->relay_done = 1;
+    if (s->resp_len) {
+        outq_write_forwarded(s, &s->agent_out, s->resp, s->resp_len);
+        s->resp_len = 0;
+    }
+    s->resp_mode = 0;
+    flush_held(s);
+    maybe_finish(s);
+}
+
+/* Writes the thread's output to the agent while the agent keeps up (agent_out below
+ * its mark), and restarts reading a direction whose queue to the thread has room. */
+static void relay_pump(sidecar *s)
+{
+    relayq_item *it;
+    while (s->r && !s->agent_out.paused && (it = relay_take(s->r)) != NULL) {
+        switch (it->kind) {
+        case RELAY_OUT_DATA:
+            if (filter_emit(s, it->data, it->len) != 0 && !s->failed) {
+                slog(s, "error", "out of memory passing the server's output on");
+                s->failed = 1;
+                begin_shutdown(s, NULL);
+            }
+            break;
+        case RELAY_OUT_ERROR:
+            slog(s, "error", "filter: %s", it->data);
+            s->failed = 1;
+            begin_shutdown(s, NULL);
+            break;
+        case RELAY_OUT_NOTE:
+            reconfigured(s, atoi(it->data));
+            break;
+        case RELAY_OUT_DONE:
+            free(it);
+            relay_finished(s);
+            return;
+        }
+        free(it);
+    }
+    if (!s->r)
+        return;
+    if (s->s2c_full && relay_queued(s->r, SPILL_S2C) < IN_LOW) {
+        s->s2c_full = 0;
+        read_again(s, (uv_stream_t *)&s->srv_out);
+    }
+    if (s->c2s_full && relay_queued(s->r, SPILL_C2S) < IN_LOW) {
+        s->c2s_full = 0;
+        read_again(s, (uv_stream_t *)&s->agent_in);
+    }
+}
+
+static void on_wake(uv_async_t *h) { relay_pump(h->data); }
+
+/* Called by the filter thread (uv_async_send may be). */
+static void wake_loop(void *ud) { uv_async_send(ud); }
+
+/* A store write that does not end (a hung disk, a neighbour holding the index lock)
+ * must not keep spill from stopping: the thread is left to the process's exit. What
+ * it was writing is lost, never torn (objects are linked whole, the index commits
+ * whole). */
+static void relay_abandon_now(sidecar *s, const char *why)
+{
+    if (!s->r)
+        return;
+    slog(s, "warning", "%s; leaving the result being stored unfinished", why);
+    relay_abandon(s->r);
+    s->r = NULL;
+    s->relay_done = s->abandoned = 1;
+    /* We are stopping: no more requests (spill's own would find the store busy for
+     * good). */
+    s->agent_eof = 1;
+    if (!uv_is_closing((uv_handle_t *)&s->agent_in))
+        uv_read_stop((uv_stream_t *)&s->agent_in);
+    maybe_finish(s);
+}
+
+static void on_abandon_timer(uv_timer_t *t)
+{
+    relay_abandon_now(t->data, "a store write is still running after the stop signal");
 }
 
 /* ---- lifecycle ---- */
@@ -1071,7 +1300,8 @@ static void close_all(sidecar *s)
                          (uv_handle_t *)&s->agent_out.pipe, (uv_handle_t *)&s->srv_in.pipe,
                          (uv_handle_t *)&s->sig_int, (uv_handle_t *)&s->sig_term,
                          (uv_handle_t *)&s->sig_hup, (uv_handle_t *)&s->kill_timer,
-                         (uv_handle_t *)&s->spin, (uv_handle_t *)&s->child,
+                         (uv_handle_t *)&s->abandon_timer, (uv_handle_t *)&s->spin,
+                         (uv_handle_t *)&s->child, (uv_handle_t *)&s->wake,
                          (uv_handle_t *)&s->retry_timer, (uv_handle_t *)&s->drain_timer};
     spill_jobs_close(s->jobs); /* running workers are killed */
     s->jobs = NULL;
@@ -1080,11 +1310,11 @@ static void close_all(sidecar *s)
             uv_close(hs[i], on_close);
 }
 
-/* Done when the server has exited, its output is drained, and what we owe the agent is
- * written (or the agent is gone). */
+/* Done when the server has exited, its output is drained through the filter thread,
+ * and what we owe the agent is written (or the agent is gone). */
 static void maybe_finish(sidecar *s)
 {
-    if (s->child_running || !s->srv_eof)
+    if (s->child_running || !s->srv_eof || !s->relay_done)
         return;
     if (s->local_inflight && !s->agent_out.closed && !s->terminating)
         return; /* the agent still waits for answers of spill's */
@@ -1166,14 +1396,24 @@ static void on_signal(uv_signal_t *h, int sig)
             return;
         }
         *s->cfg = next;
+        /* The rules' names point into the config they were parsed into: into next,
+         * which ends here, unless moved over to the copy that stays. */
+        const char *lo = (const char *)&next, *hi = (const char *)(&next + 1);
+        for (size_t i = 0; i < s->cfg->nrules; i++) {
+            const char **f[3] = {&s->cfg->rules[i].server, &s->cfg->rules[i].tool, &s->cfg->rules[i].client};
+            for (int k = 0; k < 3; k++)
+                if (*f[k] >= lo && *f[k] < hi)
+                    *f[k] = (const char *)s->cfg + (*f[k] - lo);
+        }
         spill_filter_opts o = s->fo;
         filter_opts(s, &o);
-        int rc = spill_filter_reconfigure(s->f, &o);
+        /* Applied on the filter thread, in order with the stream; reconfigured() logs
+         * the outcome when it comes back. */
+        int rc = s->r ? relay_reconfigure(s->r, &o) : 0;
         if (rc)
             slog(s, "error", "SIGHUP: %s", spill_strerror(rc));
-        else
-            slog(s, "info", "SIGHUP: reloaded %s (threshold %llu tokens, %zu rules)", s->cfg->config_path,
-                 (unsigned long long)s->cfg->threshold, s->cfg->nrules);
+        else if (!s->r)
+            reconfigured(s, 0);
         return;
     }
     /* Ctrl-C or a stop request: the server gets the same signal and decides. A stop request
@@ -1185,6 +1425,10 @@ static void on_signal(uv_signal_t *h, int sig)
         s->jobs = NULL;
         uv_timer_start(&s->drain_timer, on_drain_timer, 500, 0);
     }
+    /* Ctrl-C or a stop request: the server gets the same signal and decides. A store
+     * write in progress gets a moment to end, then is left unfinished. */
+    if (s->r && !uv_is_active((uv_handle_t *)&s->abandon_timer))
+        uv_timer_start(&s->abandon_timer, on_abandon_timer, ABANDON_MS, 0);
     if (s->child_running)
         uv_process_kill(&s->child, sig);
 }
@@ -1253,11 +1497,13 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     spill_filter_opts_init(&s->fo);
     filter_opts(s, &s->fo);
     s->fo.sink = &s->sink;
-    s->fo.emit = filter_emit;
-    s->fo.emit_ud = s;
-    if ((rc = spill_filter_new(&s->f, &s->fo)) != 0) {
+    uv_async_init(s->loop, &s->wake, on_wake);
+    s->wake.data = s;
+    relay_opts ro = {.out_high = OUT_HIGH, .input_low = IN_LOW, .spin_us = cfg->spin_us, .wake = wake_loop,
+                     .wake_ud = &s->wake};
+    if ((rc = relay_start(&s->r, &s->fo, &ro)) != 0) {
         slog(s, "error", "cannot start the filter: %s", spill_strerror(rc));
-        goto out;
+        goto loop_out;
     }
 
     uv_pipe_init(s->loop, &s->agent_in, 0);
@@ -1312,6 +1558,8 @@ int sidecar_run(sidecar_config *cfg, char **argv)
         slog(s, "error", "out of memory");
         goto loop_out;
     }
+    uv_timer_init(s->loop, &s->abandon_timer);
+    s->abandon_timer.data = s;
     uv_idle_init(s->loop, &s->spin);
     s->spin.data = s;
     uv_signal_init(s->loop, &s->sig_int);
@@ -1334,20 +1582,23 @@ int sidecar_run(sidecar_config *cfg, char **argv)
         s->exit_code = s->child_status;
     if (s->agent_gone && s->exit_code == 0)
         s->exit_code = 0; /* the agent left and the server stopped cleanly */
-    {
-        spill_filter_stats st;
-        spill_filter_get_stats(s->f, &st);
+    if (!s->abandoned)
         slog(s, "debug", "%llu messages from the server, %llu results rewritten, %llu payloads spilled",
-             (unsigned long long)st.messages[SPILL_S2C], (unsigned long long)st.results_rewritten,
-             (unsigned long long)st.payloads_spilled);
-    }
+             (unsigned long long)s->stats.messages[SPILL_S2C], (unsigned long long)s->stats.results_rewritten,
+             (unsigned long long)s->stats.payloads_spilled);
 loop_out:
+    if (s->r) { /* it never got the end of a stream: stop it after what it holds */
+        relay_abandon(s->r);
+        relay_join(s->r, NULL);
+        s->r = NULL;
+    }
     close_all(s);
     uv_run(s->loop, UV_RUN_DEFAULT);
+    if (s->abandoned) /* the thread may still use the store and the filter: the exit frees */
+        return s->exit_code;
     uv_loop_close(s->loop);
 out:
     rc = s->exit_code;
-    spill_filter_free(s->f);
     cli_counters_free(); /* after the filter: its counters come from these */
     if (cfg->session[0] && s->st)
         spill_store_session_end(s->st, cfg->session);
