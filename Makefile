@@ -17,12 +17,14 @@ SAN ?=
 PKG_CONFIG ?= pkg-config
 
 LIB_PKGS := libzstd lmdb libxxhash libutf8proc
+# Images: headers read by spill/image.c, decoded and scaled by spill/imgscale.c.
+LIB_PKGS += spng libjpeg libwebp
 CLI_PKGS := libpcre2-8 libuv jansson
 # The Debian packages are listed in tools/deps.sh (which asks for nodejs/npm only where no
 # node >= 20 with npm is on PATH already).
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(CLI_PKGS) 2>/dev/null)
-LIB_LIBS := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null) -lpthread
+LIB_LIBS := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null) -lpthread -lm
 CLI_LIBS := $(shell $(PKG_CONFIG) --libs $(CLI_PKGS) 2>/dev/null) -ljq
 ALL_CFLAGS := -std=c11 -Wall -Wextra -fPIC $(SAN) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS ?=
@@ -31,6 +33,7 @@ ALL_LDFLAGS := $(SAN) $(LDFLAGS)
 LIB_SRC := spill/error.c spill/objfmt.c spill/writer.c spill/objread.c spill/store.c spill/scan.c spill/tokens.c \
            spill/walk.c spill/preview.c spill/filter.c spill/rewrite.c spill/sink.c \
            spill/maintain.c index/index.c
+LIB_SRC += spill/image.c spill/imgscale.c spill/imgfilter.c
 LIB_SRC += spill/bpe.c
 LIB_SRC += spill/pretok.c spill/textnorm.c
 LIB_SRC += spill/exact.c spill/tokenizer.c
