@@ -37,7 +37,7 @@ LIB_SRC += spill/image.c spill/imgscale.c spill/imgfilter.c
 LIB_SRC += spill/bpe.c
 LIB_SRC += spill/pretok.c spill/textnorm.c
 LIB_SRC += spill/exact.c spill/tokenizer.c
-CLI_SRC := spill/cli.c spill/cli_util.c spill/cli_read.c spill/cli_filter.c spill/cli_run.c \
+CLI_SRC := spill/cli.c spill/cli_util.c spill/cli_read.c spill/cli_filter.c spill/cli_run.c spill/mcpimage.c \
            spill/sidecar.c spill/views.c spill/mcptools.c spill/mcpquery.c
 CLI_SRC += spill/cli_count.c
 CLI_SRC += spill/cli_bench.c spill/benchgen.c spill/benchrun.c spill/bench_e2e.c spill/benchplot.c spill/bench_report.c
@@ -160,7 +160,7 @@ all: $(BUILD)/pretok_bench
 all-tests: $(BUILD)/tests/pretok_split
 
 # spill's own MCP tools live in the executable, not the library: their test links them.
-MCP_OBJ := $(BUILD)/obj/spill/mcptools.o $(BUILD)/obj/spill/mcpquery.o
+MCP_OBJ := $(BUILD)/obj/spill/mcptools.o $(BUILD)/obj/spill/mcpquery.o $(BUILD)/obj/spill/mcpimage.o
 $(BUILD)/tests/test_mcptools: tests/unit/test_mcptools.c tests/harness.h $(MCP_OBJ) $(BUILD)/libspill.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(MCP_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)

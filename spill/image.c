@@ -255,6 +255,21 @@ int spill__img_fit(int rule, uint32_t w, uint32_t h, uint64_t max_tokens, uint32
     return 0;
 }
 
+size_t spill__b64_encode(char *dst, const void *data, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const uint8_t *p = data;
+    size_t j = 0;
+    for (size_t i = 0; i < n; i += 3, j += 4) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+        dst[j] = tab[v >> 18];
+        dst[j + 1] = tab[v >> 12 & 63];
+        dst[j + 2] = i + 1 < n ? tab[v >> 6 & 63] : '=';
+        dst[j + 3] = i + 2 < n ? tab[v & 63] : '=';
+    }
+    return j;
+}
+
 /* ---- audio ---- */
 
 static int wav_info(const uint8_t *p, size_t n, double *sec)

@@ -55,6 +55,10 @@ void spill__img_model_size(int rule, uint32_t w, uint32_t h, uint32_t *ow, uint3
  * at most max_tokens (0 if even a 16-px side costs more). Returns 0 or -1. */
 int spill__img_fit(int rule, uint32_t w, uint32_t h, uint64_t max_tokens, uint32_t *ow, uint32_t *oh);
 
+/* Standard base64 with padding of p[0..n) into dst, which has room for (n + 2) / 3 * 4
+ * bytes; returns that length. */
+size_t spill__b64_encode(char *dst, const void *p, size_t n);
+
 /* Audio: media type and, where the header gives it exactly, the duration. WAV from its
  * fmt and data chunks; MP3 by walking every frame (exact for CBR and VBR alike); Ogg
  * (Vorbis, Opus) from the last page's granule position. Returns 1 if the bytes are

@@ -227,23 +227,13 @@ static const char *reduce(spill_filter *f, spill__rwimg *ri, const unsigned char
     int rc = spill__img_downscale(p, n, tw, th, SPILL__IMG_MAX_BYTES, &o);
     if (rc)
         return spill__imgs_strerror(rc);
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t len = (o.len + 2) / 3 * 4;
-    char *b = spill__falloc(f, len + 1);
+    char *b = spill__falloc(f, (o.len + 2) / 3 * 4 + 1);
     if (!b) {
         free(o.data);
         return "out of memory";
     }
-    for (size_t i = 0, j = 0; i < o.len; i += 3, j += 4) {
-        uint32_t v = (uint32_t)o.data[i] << 16 | (i + 1 < o.len ? (uint32_t)o.data[i + 1] << 8 : 0) |
-                     (i + 2 < o.len ? o.data[i + 2] : 0);
-        b[j] = tab[v >> 18];
-        b[j + 1] = tab[v >> 12 & 63];
-        b[j + 2] = i + 1 < o.len ? tab[v >> 6 & 63] : '=';
-        b[j + 3] = i + 2 < o.len ? tab[v & 63] : '=';
-    }
     ri->b64 = b;
-    ri->b64_len = len;
+    ri->b64_len = spill__b64_encode(b, o.data, o.len);
     snprintf(ri->mime, sizeof ri->mime, "%s", o.mime);
     *ow = o.width;
     *oh = o.height;
