@@ -165,6 +165,11 @@ $(BUILD)/tests/test_mcptools: tests/unit/test_mcptools.c tests/harness.h $(MCP_O
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(MCP_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
 
+# The image tests read stored images back through resources/read, too.
+$(BUILD)/tests/test_image: tests/unit/test_image.c tests/harness.h $(MCP_OBJ) $(BUILD)/libspill.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(MCP_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(BUILD)/libspill.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libspill.a $(LIB_LIBS)

@@ -204,10 +204,11 @@ int spill__img_rule(const char *name)
                                                                      : SPILL__IMGRULE_CLAUDE;
 }
 
-/* Scales (w, h) by num/den, rounding down but never below 1 px. */
-static void scale(uint32_t *w, uint32_t *h, double f)
+/* Scales (w, h) by num/den in integers (a side scaled to exactly num is num, never
+ * num - 1 from rounding), rounding down but never below 1 px. */
+static void scale(uint32_t *w, uint32_t *h, uint64_t num, uint64_t den)
 {
-    double a = floor(*w * f), b = floor(*h * f);
+    uint64_t a = *w * num / den, b = *h * num / den;
     *w = a < 1 ? 1 : (uint32_t)a;
     *h = b < 1 ? 1 : (uint32_t)b;
 }
@@ -217,13 +218,13 @@ void spill__img_model_size(int rule, uint32_t w, uint32_t h, uint32_t *ow, uint3
     uint32_t lo = w < h ? w : h, hi = w < h ? h : w;
     if (rule == SPILL__IMGRULE_OPENAI) {
         if (hi > 2048) {
-            scale(&w, &h, 2048.0 / hi);
+            scale(&w, &h, 2048, hi);
             lo = w < h ? w : h;
         }
         if (lo > 768)
-            scale(&w, &h, 768.0 / lo);
+            scale(&w, &h, 768, lo);
     } else if (hi > 1568) {
-        scale(&w, &h, 1568.0 / hi);
+        scale(&w, &h, 1568, hi);
     }
     *ow = w;
     *oh = h;
@@ -244,7 +245,7 @@ int spill__img_fit(int rule, uint32_t w, uint32_t h, uint64_t max_tokens, uint32
     spill__img_model_size(rule, w, h, &w, &h);
     for (int i = 0; i < 64 && spill__img_tokens(rule, w, h) > max_tokens; i++) {
         double f = sqrt((double)max_tokens / (double)spill__img_tokens(rule, w, h));
-        scale(&w, &h, f < 0.95 ? f : 0.95);
+        scale(&w, &h, (uint64_t)((f < 0.95 ? f : 0.95) * 1e6), 1000000);
         if (w < 16 || h < 16)
             return -1;
     }

@@ -80,15 +80,17 @@ static void scaler_row(scaler *s, const unsigned char *row)
     s->oy++;
 }
 
-/* The largest size within max_w x max_h with w x h's aspect, never larger. */
+/* The largest size within max_w x max_h with w x h's aspect, never larger (in integers:
+ * a size image.c computed for w x h comes out as it is). */
 static void fit_box(uint32_t w, uint32_t h, uint32_t max_w, uint32_t max_h, uint32_t *dw, uint32_t *dh)
 {
-    double f = 1.0;
-    if (w > max_w)
-        f = (double)max_w / w;
-    if (h * f > max_h)
-        f = (double)max_h / h;
-    double a = floor(w * f), b = floor(h * f);
+    uint64_t a = w, b = h;
+    if (a > max_w || b > max_h) {
+        if ((uint64_t)h * max_w / w <= max_h)
+            a = max_w, b = (uint64_t)h * max_w / w;
+        else
+            a = (uint64_t)w * max_h / h, b = max_h;
+    }
     *dw = a < 1 ? 1 : (uint32_t)a;
     *dh = b < 1 ? 1 : (uint32_t)b;
 }
