@@ -406,7 +406,6 @@ static int out_emit(void *ud, spill_dir dir, const void *p, size_t n)
 static void b64(bytes *out, const bytes *in)
 {
     size_t at = out->n;
-    put(out, NULL, 0);
     if (out->cap < out->n + (in->n + 2) / 3 * 4) {
         out->cap = out->n + (in->n + 2) / 3 * 4 + 64;
         out->p = realloc(out->p, out->cap);
