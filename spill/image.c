@@ -345,8 +345,8 @@ static int mp3_info(const uint8_t *p, size_t n, double *sec)
 
 static int ogg_info(const uint8_t *p, size_t n, const char **mime, double *sec)
 {
-    if (n < 28 + 19 || p[26] < 1)
-        return 0;
+    if (n < 28 + 19 || p[26] < 1 || (size_t)27 + p[26] > n)
+        return 0; /* the segment table must be within the bytes */
     const uint8_t *pk = p + 27 + p[26];
     size_t left = n - (size_t)(pk - p);
     uint32_t rate = 0, preskip = 0;
