@@ -463,6 +463,21 @@ static int run(const bytes *c2s, const bytes *s2c, size_t chunk, uint64_t thresh
     return rc;
 }
 
+/* The run in pieces of 1 byte and of `chunk` bytes gives ref, byte for byte. */
+static int same_chunked(const bytes *c2s, const bytes *s2c, const bytes *ref, size_t chunk)
+{
+    int same = 1;
+    for (size_t step = 1; same && step <= chunk; step = step == 1 ? chunk : chunk + 1) {
+        bytes out = {0};
+        mem_sink s2 = {0};
+        same = run(c2s, s2c, step, 100000, "claude", &out, &s2) == 0 && out.n == ref->n &&
+               !memcmp(out.p, ref->p, ref->n);
+        free(out.p);
+        sink_clear(&s2);
+    }
+    return same;
+}
+
 /* The result's content items, parsed. */
 static json_t *content_of(const bytes *out)
 {
@@ -533,15 +548,7 @@ static void image_kept_beside_spilled_text(void)
     ASSERT(got.n == png.n && !memcmp(got.p, png.p, png.n));
     ASSERT(json_object_get(img, "annotations") != NULL);
     json_decref(c);
-    size_t chunks[] = {1, 7, 4096};
-    for (int k = 0; k < 3; k++) {
-        bytes out = {0};
-        mem_sink s2 = {0};
-        ASSERT_OK(run(&c2s, &s2c, chunks[k], 100000, "claude", &out, &s2));
-        ASSERT(out.n == ref.n && !memcmp(out.p, ref.p, ref.n));
-        free(out.p);
-        sink_clear(&s2);
-    }
+    ASSERT(same_chunked(&c2s, &s2c, &ref, 7));
     sink_clear(&sink);
     free(png.p), free(text.p), free(items.p), free(c2s.p), free(s2c.p), free(ref.p), free(got.p);
 }
@@ -571,15 +578,7 @@ static void huge_image_downscaled(void)
     ASSERT(t && strstr(t, "9000x600") && strstr(t, "over 8000 px") && strstr(t, "1568x104"));
     ASSERT(strstr(t, "00000000000000000000000000000001")); /* the handle names the stored original */
     json_decref(c);
-    size_t chunks[] = {1, 4096};
-    for (int k = 0; k < 2; k++) {
-        bytes out = {0};
-        mem_sink s2 = {0};
-        ASSERT_OK(run(&c2s, &s2c, chunks[k], 100000, "claude", &out, &s2));
-        ASSERT(out.n == ref.n && !memcmp(out.p, ref.p, ref.n));
-        free(out.p);
-        sink_clear(&s2);
-    }
+    ASSERT(same_chunked(&c2s, &s2c, &ref, 4096));
     /* Over a small threshold by its tokens (1105 by OpenAI's rule, threshold 600): a copy
      * within the threshold. */
     bytes small = make_png(1600, 1000, 0, 0), c2 = {0}, s2 = {0}, out = {0};
@@ -616,6 +615,18 @@ static void audio_in_handle(void)
 
 /* ---- resources/read ---- */
 
+/* resources/read of spill://ID + query, parsed (NULL if it failed). */
+static json_t *read_json(spill_store *st, const char *id, const char *query, int era2026)
+{
+    char uri[128], *out = NULL;
+    size_t outlen = 0;
+    snprintf(uri, sizeof uri, "spill://%s%s", id, query);
+    int rc = spill_mcp_read_resource(st, uri, 24 << 10, era2026, &out, &outlen);
+    json_t *r = rc ? NULL : json_loadb(out, outlen, 0, NULL);
+    free(out);
+    return r;
+}
+
 static void resource_read(void)
 {
     char *dir = h_tmpdir();
@@ -630,13 +641,8 @@ static void resource_read(void)
     pi.mime = "image/png";
     ASSERT_OK(spill_store_put(st, small.p, small.n, &pi, &a));
     ASSERT_OK(spill_store_put(st, wide.p, wide.n, &pi, &b));
-    char uri[64], *out = NULL;
-    size_t outlen;
     /* Whole, as one blob, though it is far over the page size (an image is not paged). */
-    snprintf(uri, sizeof uri, "spill://%s", a.id);
-    ASSERT_OK(spill_mcp_read_resource(st, uri, 24 << 10, 0, &out, &outlen));
-    json_t *r = json_loadb(out, outlen, 0, NULL);
-    free(out);
+    json_t *r = read_json(st, a.id, "", 0);
     json_t *it = json_array_get(json_object_get(r, "contents"), 0);
     ASSERT(!strcmp(json_string_value(json_object_get(it, "mimeType")), "image/png"));
     bytes got = unb64(json_string_value(json_object_get(it, "blob")));
@@ -644,10 +650,7 @@ static void resource_read(void)
     json_decref(r);
     free(got.p);
     /* Too wide: a copy that fits, then a note with where the exact bytes are. */
-    snprintf(uri, sizeof uri, "spill://%s", b.id);
-    ASSERT_OK(spill_mcp_read_resource(st, uri, 24 << 10, 1, &out, &outlen));
-    r = json_loadb(out, outlen, 0, NULL);
-    free(out);
+    r = read_json(st, b.id, "", 1);
     json_t *c = json_object_get(r, "contents");
     ASSERT_EQ(json_array_size(c), 2);
     got = unb64(json_string_value(json_object_get(json_array_get(c, 0), "blob")));
@@ -657,10 +660,7 @@ static void resource_read(void)
     json_decref(r);
     free(got.p);
     /* A range asks for bytes: a page of them, not labelled as an image. */
-    snprintf(uri, sizeof uri, "spill://%s?bytes=0:1000", a.id);
-    ASSERT_OK(spill_mcp_read_resource(st, uri, 24 << 10, 0, &out, &outlen));
-    r = json_loadb(out, outlen, 0, NULL);
-    free(out);
+    r = read_json(st, a.id, "?bytes=0:1000", 0);
     it = json_array_get(json_object_get(r, "contents"), 0);
     ASSERT(!strcmp(json_string_value(json_object_get(it, "mimeType")), "application/octet-stream"));
     json_decref(r);
