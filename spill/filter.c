@@ -464,8 +464,8 @@ static int over(const spill_filter *f, const dirstate *d)
 {
     if (f->o.byte_cap != SPILL_NO_LIMIT && d->payload_bytes > f->o.byte_cap)
         return 1;
-    if (d->img_force) /* an image the model could not take whole */
-        return 1;
+    if (d->img_force && d->threshold != SPILL_NO_LIMIT) /* an image the model could not take whole */
+        return 1; /* (no threshold: the filter is told to touch nothing) */
     return (d->counter ? d->cv->count(d->counter) : 0) + d->img_tokens > d->threshold;
 }
 
