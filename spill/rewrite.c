@@ -199,6 +199,8 @@ int spill__rw_spill_decoded(spill_filter *f, const unsigned char *p, size_t n)
     int rc = start_spill(f, r);
     if (rc)
         return rc;
+    if (pl->slot != S_B64_REBUILD && pl->counter) /* base64 that was not: text, counted */
+        count_tokens(pl, p, n);
     pl->total += n;
     spill__preview_feed(&pl->pv, p, n);
     return pl_write(f, pl, p, n);

@@ -613,6 +613,28 @@ static void audio_in_handle(void)
     free(wav.p), free(c2s.p), free(s2c.p), free(out.p);
 }
 
+static void not_base64_is_text(void)
+{
+    /* "data" that is not base64 is stored as the text it is (a result over the threshold
+     * by it), and a short one stays as it came. */
+    bytes text = {0}, c2s = {0}, s2c = {0}, out = {0};
+    for (int i = 0; i < 3000; i++)
+        puts_(&text, "not base64! ");
+    bytes items = {0};
+    puts_(&items, "{\"type\":\"image\",\"data\":\"");
+    put(&items, text.p, text.n);
+    puts_(&items, "\",\"mimeType\":\"image/png\"},{\"type\":\"image\",\"data\":\"tiny!\",\"mimeType\":\"image/png\"}");
+    put(&items, "", 1);
+    exchange(&c2s, &s2c, "some-client", (const char *)items.p, NULL);
+    mem_sink sink = {0};
+    ASSERT_OK(run(&c2s, &s2c, 0, 2000, "claude", &out, &sink));
+    ASSERT_EQ(sink.n, 1);
+    ASSERT(sink.objs[0].n == text.n && !memcmp(sink.objs[0].p, text.p, text.n));
+    ASSERT(memmem(out.p, out.n, "\"data\":\"tiny!\"", 14) != NULL);
+    sink_clear(&sink);
+    free(text.p), free(items.p), free(c2s.p), free(s2c.p), free(out.p);
+}
+
 /* ---- resources/read ---- */
 
 /* resources/read of spill://ID + query, parsed (NULL if it failed). */
@@ -680,6 +702,7 @@ int main(void)
     RUN(image_kept_beside_spilled_text);
     RUN(huge_image_downscaled);
     RUN(audio_in_handle);
+    RUN(not_base64_is_text);
     RUN(resource_read);
     return h_failures ? 1 : 0;
 }
