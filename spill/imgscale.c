@@ -221,6 +221,11 @@ static int webp_scale(const void *src, size_t n, scaler *s, uint32_t max_w, uint
         return SPILL__IMGS_BAD;
     if (c.input.has_animation)
         return SPILL__IMGS_UNSUPPORTED;
+    /* Lossless WebP is decoded into a whole ARGB frame, 4 bytes a pixel, and an alpha
+     * plane takes a byte a pixel: the caps keep those under 32 MB. */
+    const uint64_t px = (uint64_t)c.input.width * (uint64_t)c.input.height;
+    if ((c.input.format == 2 && px > 8u * 1000 * 1000) || (c.input.has_alpha && px > 32u * 1000 * 1000))
+        return SPILL__IMGS_BOMB;
     uint32_t dw, dh;
     fit_box((uint32_t)c.input.width, (uint32_t)c.input.height, max_w, max_h, &dw, &dh);
     /* libwebp scales as it decodes: only the output is in memory. */
