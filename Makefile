@@ -267,6 +267,8 @@ lint-deps:
 	  { echo "lint-deps: <lmdb.h> outside index/"; exit 1; }
 	@! grep -nE '\b(open|read|write|pread|fopen)\(' spill/objfmt.c || \
 	  { echo "lint-deps: I/O in spill/objfmt.c"; exit 1; }
+	@! grep -nE '\b(open|read|write|pread|fopen|malloc|calloc|realloc|free)\(' spill/image.c || \
+	  { echo "lint-deps: I/O or allocation in spill/image.c (a pure header reader)"; exit 1; }
 	@echo "lint-deps: ok"
 
 install: all vocab
