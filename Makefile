@@ -17,12 +17,14 @@ SAN ?=
 PKG_CONFIG ?= pkg-config
 
 LIB_PKGS := libzstd lmdb libxxhash libutf8proc
+# Images: headers read by spill/image.c, decoded and scaled by spill/imgscale.c.
+LIB_PKGS += spng libjpeg libwebp
 CLI_PKGS := libpcre2-8 libuv jansson
 # The Debian packages are listed in tools/deps.sh (which asks for nodejs/npm only where no
 # node >= 20 with npm is on PATH already).
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS) $(CLI_PKGS) 2>/dev/null)
-LIB_LIBS := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null) -lpthread
+LIB_LIBS := $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null) -lpthread -lm
 CLI_LIBS := $(shell $(PKG_CONFIG) --libs $(CLI_PKGS) 2>/dev/null) -ljq
 ALL_CFLAGS := -std=c11 -Wall -Wextra -fPIC $(SAN) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS ?=
@@ -31,11 +33,12 @@ ALL_LDFLAGS := $(SAN) $(LDFLAGS)
 LIB_SRC := spill/error.c spill/objfmt.c spill/writer.c spill/objread.c spill/store.c spill/scan.c spill/tokens.c \
            spill/walk.c spill/preview.c spill/filter.c spill/rewrite.c spill/sink.c \
            spill/maintain.c index/index.c
+LIB_SRC += spill/image.c spill/imgscale.c spill/imgfilter.c
 LIB_SRC += spill/bpe.c
 LIB_SRC += index/check.c spill/reindex.c
 LIB_SRC += spill/pretok.c spill/textnorm.c
 LIB_SRC += spill/exact.c spill/tokenizer.c
-CLI_SRC := spill/cli.c spill/cli_util.c spill/cli_read.c spill/cli_filter.c spill/cli_run.c \
+CLI_SRC := spill/cli.c spill/cli_util.c spill/cli_read.c spill/cli_filter.c spill/cli_run.c spill/mcpimage.c \
            spill/sidecar.c spill/views.c spill/mcptools.c spill/mcpquery.c \
            spill/mcpworker.c spill/sidecar_jobs.c spill/rpcpeek.c spill/relay.c spill/relayq.c
 CLI_SRC += spill/cli_count.c
@@ -159,7 +162,7 @@ all: $(BUILD)/pretok_bench
 all-tests: $(BUILD)/tests/pretok_split
 
 # spill's own MCP tools live in the executable, not the library: their test links them.
-MCP_OBJ := $(BUILD)/obj/spill/mcptools.o $(BUILD)/obj/spill/mcpquery.o
+MCP_OBJ := $(BUILD)/obj/spill/mcptools.o $(BUILD)/obj/spill/mcpquery.o $(BUILD)/obj/spill/mcpimage.o
 $(BUILD)/tests/test_mcptools: tests/unit/test_mcptools.c tests/harness.h $(MCP_OBJ) $(BUILD)/libspill.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(MCP_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
@@ -173,6 +176,10 @@ RELAY_OBJ := $(BUILD)/obj/spill/relay.o $(BUILD)/obj/spill/relayq.o
 $(BUILD)/tests/test_relayq $(BUILD)/tests/test_relay: $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(RELAY_OBJ) $(BUILD)/libspill.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(RELAY_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
+# The image tests read stored images back through resources/read, too.
+$(BUILD)/tests/test_image: tests/unit/test_image.c tests/harness.h $(MCP_OBJ) $(BUILD)/libspill.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(MCP_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(BUILD)/libspill.a
 	@mkdir -p $(dir $@)
@@ -271,6 +278,8 @@ lint-deps:
 	  { echo "lint-deps: <lmdb.h> outside index/"; exit 1; }
 	@! grep -nE '\b(open|read|write|pread|fopen)\(' spill/objfmt.c || \
 	  { echo "lint-deps: I/O in spill/objfmt.c"; exit 1; }
+	@! grep -nE '\b(open|read|write|pread|fopen|malloc|calloc|realloc|free)\(' spill/image.c || \
+	  { echo "lint-deps: I/O or allocation in spill/image.c (a pure header reader)"; exit 1; }
 	@echo "lint-deps: ok"
 
 install: all vocab

@@ -464,7 +464,9 @@ static int over(const spill_filter *f, const dirstate *d)
 {
     if (f->o.byte_cap != SPILL_NO_LIMIT && d->payload_bytes > f->o.byte_cap)
         return 1;
-    return d->counter && d->cv->count(d->counter) > d->threshold;
+    if (d->img_force && d->threshold != SPILL_NO_LIMIT) /* an image the model could not take whole */
+        return 1; /* (no threshold: the filter is told to touch nothing) */
+    return (d->counter ? d->cv->count(d->counter) : 0) + d->img_tokens > d->threshold;
 }
 
 /* Payload bytes are counted lazily. While even the most tokens the counter could ever
@@ -477,7 +479,7 @@ static int lazy_ok(const spill_filter *f, const dirstate *d, size_t more)
 {
     const double m = f->counter->max_per_byte;
     return m > 0 && d->lazy_len + more <= SPILL__LAZY_MAX &&
-           (double)(d->payload_bytes + more) * m <= (double)d->threshold;
+           (double)(d->payload_bytes + more) * m + (double)d->img_tokens <= (double)d->threshold;
 }
 
 static int start_counting(spill_filter *f, dirstate *d, uint64_t off)
@@ -512,6 +514,27 @@ static int count_payload(spill_filter *f, dirstate *d, const void *p, size_t n, 
     return 0;
 }
 
+/* Image data is counted by its pixels (imgfilter.c); what turns out not to be an image
+ * is counted as text, as it came. */
+static int count_image(spill_filter *f, dirstate *d, const spill__scan_ev *ev, int end)
+{
+    spill__span s[2];
+    int k, rc;
+    if (end) {
+        uint64_t tokens;
+        int force;
+        k = spill__imgcount_end(&d->imgc, spill__img_rule(f->counter->name), d->threshold, &tokens, &force, s);
+        d->img_tokens += tokens;
+        d->img_force |= force;
+    } else {
+        k = spill__imgcount_feed(&d->imgc, ev->s, ev->n, s);
+    }
+    for (int i = 0; i < k; i++)
+        if (s[i].n && (rc = count_payload(f, d, s[i].p, s[i].n, ev->off)) != 0)
+            return rc;
+    return 0;
+}
+
 static int probe_cb(void *ud, const spill__scan_ev *ev)
 {
     spill_filter *f = ud;
@@ -535,13 +558,15 @@ static int probe_cb(void *ud, const spill__scan_ev *ev)
             d->first_slot = slot;
             d->first_off = ev->off;
         }
+        if ((d->pl_img = slot == S_B64_REBUILD && spill__img_candidate(w, ev->depth)) != 0)
+            spill__imgcount_begin(&d->imgc);
         return 0;
     }
     if (d->pl_slot == S_NONE)
         return 0;
     int rc;
     if (d->pl_slot != S_STRUCTURED && ev->tok == SPILL__TOK_STR_CHUNK) {
-        if ((rc = count_payload(f, d, ev->s, ev->n, ev->off)) != 0)
+        if ((rc = d->pl_img ? count_image(f, d, ev, 0) : count_payload(f, d, ev->s, ev->n, ev->off)) != 0)
             return rc;
     } else if ((ev->tok == SPILL__TOK_STR_END || ev->tok == SPILL__TOK_OBJ_END ||
                 ev->tok == SPILL__TOK_ARR_END) && ev->depth == d->pl_depth) {
@@ -551,6 +576,8 @@ static int probe_cb(void *ud, const spill__scan_ev *ev)
             if ((rc = count_payload(f, d, d->buf + a, (size_t)(b - a), ev->off)) != 0)
                 return rc;
         }
+        if (d->pl_img && (rc = count_image(f, d, ev, 1)) != 0)
+            return rc;
         d->pl_slot = S_NONE;
     } else {
         return 0;
@@ -605,6 +632,8 @@ static int msg_begin(spill_filter *f, spill_dir dir)
     d->lazy_len = 0;
     d->pl_slot = S_NONE;
     d->npayloads = 0;
+    d->img_tokens = 0;
+    d->pl_img = d->img_force = 0;
     if (!f->base_valid) { /* rules are re-read only when client or server change */
         f->base_threshold = threshold_for(f, NULL);
         f->base_valid = 1;

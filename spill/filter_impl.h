@@ -3,6 +3,7 @@
 #ifndef SPILL_FILTER_IMPL_H
 #define SPILL_FILTER_IMPL_H
 
+#include "imgfilter.h"
 #include "preview.h"
 #include "scan.h"
 #include "spill.h"
@@ -25,6 +26,7 @@ typedef struct req_entry {
 typedef struct rw_payload {
     spill__slot slot;
     int active, spilling, failed, done, deferred; /* deferred: committed at the item's end */
+    int img;                       /* an image candidate, kept by imgfilter.c */
     char where[96];
     unsigned char *raw;            /* raw JSON of the value while small */
     size_t raw_len, raw_cap;
@@ -81,6 +83,7 @@ typedef struct spill__rw {
     const spill_counter_vtab *handoff_cv;
     uint64_t handoff_bytes, handoff_off;
     int handoff_slot;
+    struct spill__rwimg *img;      /* images kept whole or downscaled (imgfilter.c) */
 } spill__rw;
 
 typedef struct dirstate {
@@ -102,6 +105,10 @@ typedef struct dirstate {
     uint64_t pl_off;
     int npayloads, first_slot;     /* payloads begun in the message; the first one's slot */
     uint64_t first_off;
+    /* image data counted by its pixels (imgfilter.h), not as text */
+    spill__imgcount imgc;
+    uint64_t img_tokens;
+    int pl_img, img_force;
     spill__rw *rw;
 } dirstate;
 
@@ -155,6 +162,9 @@ int spill__rw_feed(spill_filter *f, const unsigned char *p, size_t n);
 /* Ends the message: emits the rewritten message and term. cut_off: the stream ended. */
 int spill__rw_end(spill_filter *f, const char *term, size_t tn, int cut_off);
 void spill__rw_free(spill_filter *f);
+/* Begins storing the current payload from already decoded bytes (imgfilter.c); the
+ * payload is spilling after it, and later base64 goes through the usual path. */
+int spill__rw_spill_decoded(spill_filter *f, const unsigned char *p, size_t n);
 
 /* The name a counter state's count goes by (a counter may say it went over to
  * estimating), and its final count (after finish, for counters that hold text back). */

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "mcpimage.h"
 #include "mcptools_impl.h"
 
 #define TTL_MS 3600000 /* resources/read in 2026-07-28: objects never change */
@@ -696,6 +697,14 @@ int spill_mcp_read_resource(spill_store *st, const char *uri, size_t max_bytes, 
     if (q && (parse_range(q + 7, &pg.a, &pg.b) || pg.a > pg.b || (pg.by_lines && pg.a == 0)))
         return res_fail(out, outlen, SPILL_E_INVAL, "%.200s: bad range, use A:B, A: or :B", uri);
     int rc = spill_store_stat(st, id, &c.info);
+    const int image = !rc && !strncasecmp(c.info.mime, "image/", 6);
+    json_t *img = NULL;
+    if (image && !q && spill__mcp_image(st, &c.info, uri, &img) == 0) { /* the image, not a page */
+        if (era2026 && (json_object_set_new(img, "ttlMs", json_integer(TTL_MS)) ||
+                        json_object_set_new(img, "cacheScope", json_string("private"))))
+            json_decref(img), img = NULL;
+        return dump(&c, img);
+    }
     pg.binary = !is_text_mime(c.info.mime);
     if (!rc && pg.binary && pg.by_lines)
         return res_fail(out, outlen, SPILL_E_INVAL, "%.200s: object %s is binary (%s): it has no lines, read "
@@ -728,7 +737,9 @@ int spill_mcp_read_resource(spill_store *st, const char *uri, size_t max_bytes, 
     else
         spill__sb_add(&body, pg.data, pg.len);
     free(pg.data);
-    json_t *item = json_pack("{s:s,s:s,s:s%,s:{s:{s:s,s:s,s:I,s:I}}}", "uri", uri, "mimeType", c.info.mime,
+    /* A page of an image's bytes is no image: a client must not show it as one. */
+    json_t *item = json_pack("{s:s,s:s,s:s%,s:{s:{s:s,s:s,s:I,s:I}}}", "uri", uri, "mimeType",
+                             image ? "application/octet-stream" : c.info.mime,
                              pg.binary ? "blob" : "text", body.p ? body.p : "", body.n, "_meta", "spill/page",
                              "object", c.info.id, "range", range, "bytes", (json_int_t)c.info.raw_size, "lines",
                              (json_int_t)c.info.lines);

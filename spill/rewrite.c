@@ -164,6 +164,11 @@ static int pl_data(spill_filter *f, spill__rw *r, const unsigned char *p, size_t
     rw_payload *pl = &r->pl;
     /* After a store failure the bytes still pass through process(): the preview and
      * the size the result reports must not depend on where the failure struck. */
+    if (pl->img) { /* an image: kept whole to decide on (1: too big, stored as it streams) */
+        int rc = spill__rwimg_data(f, r, p, n);
+        if (rc != 1)
+            return rc;
+    }
     if (pl->spilling)
         return process(f, pl, p, n);
     if (pl->slot == S_B64_REBUILD) {
@@ -186,6 +191,21 @@ static int pl_data(spill_filter *f, spill__rw *r, const unsigned char *p, size_t
 
 /* Raw JSON bytes of the payload value: staged while small (to keep it inline), or the
  * content itself for structuredContent. */
+int spill__rw_spill_decoded(spill_filter *f, const unsigned char *p, size_t n)
+{
+    spill__rw *r = f->d[SPILL_S2C].rw;
+    rw_payload *pl = &r->pl;
+    pl->dec_len = 0;
+    int rc = start_spill(f, r);
+    if (rc)
+        return rc;
+    if (pl->slot != S_B64_REBUILD && pl->counter) /* base64 that was not: text, counted */
+        count_tokens(pl, p, n);
+    pl->total += n;
+    spill__preview_feed(&pl->pv, p, n);
+    return pl_write(f, pl, p, n);
+}
+
 static int pl_raw(spill_filter *f, spill__rw *r, uint64_t upto)
 {
     rw_payload *pl = &r->pl;
@@ -198,6 +218,8 @@ static int pl_raw(spill_filter *f, spill__rw *r, uint64_t upto)
     size_t n = (size_t)(upto - from);
     r->copied = upto;
     int rc = 0;
+    if (pl->img)
+        return 0; /* an image goes out from what imgfilter.c kept, or not at all */
     if (pl->slot == S_STRUCTURED)
         rc = pl_data(f, r, p, n);
     if (pl->spilling)
@@ -261,6 +283,7 @@ static int pl_begin(spill_filter *f, spill__rw *r, spill__slot slot, const spill
     pl->raw_from = ev->off;
     pl->depth = ev->depth;
     where_label(r, slot, ev->depth, pl->where, sizeof pl->where);
+    pl->img = slot == S_B64_REBUILD && spill__img_candidate(&r->walk, ev->depth);
     spill__preview_init(&pl->pv, pl->pv.head, f->o.preview_head_bytes, pl->pv.tail,
                         f->o.preview_tail_bytes, slot != S_B64_REBUILD);
     int rc = 0;
@@ -345,6 +368,10 @@ static int pl_end(spill_filter *f, spill__rw *r, uint64_t end)
     r->copied = end;
     pl->active = 0;
     pl->done = 1;
+    if (pl->img && (rc = spill__rwimg_end(f, r)) != 0)
+        return rc;
+    if (pl->img && !pl->spilling)
+        return 0; /* passed on whole */
     if (!pl->spilling) { /* small: the value stays exactly as it was */
         spill__buf_put(&r->out, pl->raw, pl->raw_len);
         return 0;
@@ -430,14 +457,23 @@ static int item_end(spill_filter *f, spill__rw *r)
             spill__buf_json(&tmp, r->item_text.p, r->item_text.len);
             spill__buf_put(&tmp, "}", 1);
         } else {
-            spill__buf_printf(&tmp, "{\"type\":\"text\",\"text\":");
-            spill__buf_json(&tmp, r->item_text.p, r->item_text.len);
+            /* A downscaled image opens the item, its handle follows as a text item. */
+            const int img = spill__rwimg_item_head(f, r, &tmp);
+            if (!img) {
+                spill__buf_printf(&tmp, "{\"type\":\"text\",\"text\":");
+                spill__buf_json(&tmp, r->item_text.p, r->item_text.len);
+            }
             for (int i = 0; i < r->item_nmem; i++)
                 if (!is_dropped(r->item_role, r->mem[i].key)) {
                     spill__buf_put(&tmp, ",", 1);
                     spill__buf_put(&tmp, r->out.p + r->mem[i].a, r->mem[i].b - r->mem[i].a);
                 }
             spill__buf_put(&tmp, "}", 1);
+            if (img) {
+                spill__buf_printf(&tmp, ",{\"type\":\"text\",\"text\":");
+                spill__buf_json(&tmp, r->item_text.p, r->item_text.len);
+                spill__buf_put(&tmp, "}", 1);
+            }
         }
         if (tmp.oom) {
             spill__ffree(f, tmp.p);
@@ -617,6 +653,7 @@ int spill__rw_begin(spill_filter *f)
     r->item_role = 0;
     r->spilled_any = r->structured_replaced = 0;
     f->origin[0] = 0;
+    spill__rwimg_reset(f, r);
     return 0;
 }
 
@@ -708,6 +745,7 @@ void spill__rw_free(spill_filter *f)
         return;
     pl_reset(f, r);
     drop_handoff(r);
+    spill__rwimg_free(f, r);
     spill__ffree(f, r->pl.raw);
     spill__ffree(f, r->pl.dec);
     spill__ffree(f, r->pl.b64out);

@@ -4,7 +4,7 @@
 # tests/peers/package-lock.json; they are installed here with `npm ci` when missing, and
 # every case is skipped, loudly, when that cannot be done.
 #
-# SPILL_PEERS="filesystem everything conformance failures" picks scenarios (default: all).
+# SPILL_PEERS="filesystem everything conformance failures playwright" picks scenarios (default: all).
 # SPILL_DIRECT=1 runs the servers without spill (spill-specific cases are skipped); it is
 # also what happens, with a skip line saying so, when $SPILL_BIN has no `run` command.
 . "$(dirname "$0")/lib.sh"
@@ -40,7 +40,7 @@ if [ -z "${SPILL_DIRECT:-}" ] && ! "$SPILL_BIN" run --help >/dev/null 2>&1; then
   export SPILL_DIRECT=1
 fi
 
-for s in ${SPILL_PEERS:-filesystem everything conformance failures}; do
+for s in ${SPILL_PEERS:-filesystem everything conformance failures playwright}; do
   script="$peers/$s.mjs"
   if [ ! -f "$script" ]; then fail "peers $s" "no such scenario: $script"; continue; fi
   start=$(date +%s)

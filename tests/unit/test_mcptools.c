@@ -899,7 +899,9 @@ static void resources(void)
             json_t *meta = json_object_get(json_object_get(it, "_meta"), "spill/page");
             const char *next = json_string_value(json_object_get(meta, "next"));
             ASSERT(!strcmp(json_string_value(json_object_get(it, "uri")), uri));
-            ASSERT(!strcmp(json_string_value(json_object_get(it, "mimeType")), objs[k].info->mime));
+            /* A page of an image's bytes (bin has JPEG's magic) is not labelled as an image. */
+            const char *want = strncmp(objs[k].info->mime, "image/", 6) ? objs[k].info->mime : "application/octet-stream";
+            ASSERT(!strcmp(json_string_value(json_object_get(it, "mimeType")), want));
             ASSERT_EQ(json_array_size(c), next ? 2 : 1);
             size_t total = 0;
             for (size_t i = 0; i < json_array_size(c); i++) {
