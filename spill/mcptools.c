@@ -137,7 +137,8 @@ void spill__put_text(spill__sbuf *b, const void *data, size_t n)
         spill__sb_add(b, "\xef\xbf\xbd", 3);
         run = ++i;
     }
-    spill__sb_add(b, p + run, n - run);
+    if (n) /* an empty page has no data at all (NULL): no pointer arithmetic on it */
+        spill__sb_add(b, p + run, n - run);
 }
 
 static void base64(spill__sbuf *b, const unsigned char *p, size_t n)

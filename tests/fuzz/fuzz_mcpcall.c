@@ -214,7 +214,9 @@ static void init(void)
         pi.mime = mime[i], pi.name = name[i], pi.tokens = 7 * b[i].n / 30, pi.token_counter = "fuzz";
         if (spill_store_put(w, b[i].n ? (const void *)b[i].p : "", b[i].n, &pi, &objs[i].info))
             FZ_FAIL();
-        objs[i].p = b[i].p, objs[i].n = b[i].n;
+        objs[i].p = b[i].p ? b[i].p : calloc(1, 1), objs[i].n = b[i].n; /* never NULL: o->p + 0 */
+        if (!objs[i].p)
+            FZ_FAIL();
         index_lines(&objs[i]);
     }
     spill_store_close(w);
@@ -256,12 +258,14 @@ static char *expand(const uint8_t *p, size_t n)
  * below, which neither recurse nor loop nor multiply their input. Left out on purpose:
  * `,` `and` `or` `if` `select` and comparisons (each multiplies the results, N^k over k of
  * them), + * / % (doubling sizes), tojson/tostring (growing escapes), `;` `$` `{` `@` and
- * every other builtin (range, recurse, limit, input, debug, env, def, reduce, ...). */
+ * every other builtin (range, recurse, limit, input, debug, env, def, reduce, ...), and
+ * from_entries, whose `//` leaks memory inside libjq 1.6 when it fails (not spill's leak:
+ * the same with libjq alone: `from_entries` on {"a":1,"b":true}). */
 static int jq_safe(const char *f)
 {
     static const char *const words[] = {
         "length", "keys", "keys_unsorted", "type", "not", "add", "first", "last", "reverse", "sort",
-        "unique", "min", "max", "to_entries", "from_entries", "values", "nulls", "booleans", "numbers",
+        "unique", "min", "max", "to_entries", "values", "nulls", "booleans", "numbers",
         "strings", "arrays", "objects", "iterables", "scalars", "empty", "utf8bytelength", "ascii_downcase",
         "ascii_upcase", "floor", "sqrt", "null", "true", "false", "map", "has", "contains", NULL};
     int depth = 0, recurse = 0;
@@ -314,8 +318,9 @@ static int jq_safe(const char *f)
 static int jq_skip(const char *args)
 {
     json_t *a = args && *args ? json_loads(args, JSON_REJECT_DUPLICATES, NULL) : NULL;
-    const char *f = json_string_value(json_object_get(a, "filter"));
-    int skip = f && !jq_safe(f);
+    const char *f = json_string_value(json_object_get(a, "filter")), *g = f ? f + strspn(f, " \t\r\n") : f;
+    /* spill refuses import and include before libjq sees the filter */
+    int skip = f && !jq_safe(f) && strncmp(g, "import", 6) && strncmp(g, "include", 7);
     json_decref(a);
     return skip;
 }
@@ -561,7 +566,13 @@ static void follow_read(const char *next, size_t end, size_t max, int era)
     if (a.is_error)
         fail_with("spill_read: the next call it offered fails", "spill_read", next, a.out);
     check_read(next, &a, &s2, &e2, nn, sizeof nn);
-    if (s2 != end)
+    /* A text page starts on the character that holds its first byte: after a page that
+     * ended inside a character (shown as U+FFFD), the next one starts on that character. */
+    json_t *j = json_loads(next, 0, NULL);
+    fobj *o = find_obj(json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    int inside = o && end < o->n && s2 < end && end - s2 <= 3 && (o->p[end] & 0xc0) == 0x80;
+    if (s2 != end && !inside)
         fail_with("spill_read: the next page does not start where the page ended", "spill_read", next, a.out);
     answer_free(&a);
 }
@@ -619,7 +630,8 @@ static int range_of(json_t *meta, int *by_lines, size_t *x, size_t *y)
     return 0;
 }
 
-static void read_res(const char *uri, size_t max, int era, int depth)
+/* Reads uri (twice) and checks the answer; a page's bytes [*ps, *pe) of the object. */
+static void read_res(const char *uri, size_t max, int era, int depth, size_t *ps, size_t *pe)
 {
     char *out = NULL, *again = NULL;
     size_t outlen = 0, againlen = 0;
@@ -672,9 +684,10 @@ static void read_res(const char *uri, size_t max, int era, int depth)
     }
     if (total > max_eff || outlen > max_eff + MAX_FRAME + 3 * strlen(uri))
         fail_with("resource: page and note over max_bytes", "resources/read", uri, out);
-    if (by_lines ? x < 1 || x > y || y > o->nl : x > y || y > o->n)
+    /* An empty object is "lines=0:0" (no lines) when lines were asked. */
+    if (o->n == 0 ? x || y : by_lines ? x < 1 || x > y || y > o->nl : x > y || y > o->n)
         fail_with("resource: its range is outside the object", "resources/read", uri, out);
-    size_t s = by_lines ? o->ls[x - 1] : x, e = by_lines ? o->ls[y] : y, dn = 0;
+    size_t s = by_lines && o->n ? o->ls[x - 1] : x, e = by_lines ? o->ls[y] : y, dn = 0;
     unsigned char *d = b ? b64_decode(json_string_value(b), json_string_length(b), &dn) : NULL;
     const void *got = b ? (const void *)d : (const void *)json_string_value(t);
     if (!b)
@@ -682,12 +695,18 @@ static void read_res(const char *uri, size_t max, int era, int depth)
     if (!got || dn != e - s || memcmp(got, o->p + s, dn) || (dn == 0 && o->n))
         fail_with("resource: the page is not the bytes its range names", "resources/read", uri, out);
     free(d);
+    *ps = s, *pe = e;
     if (next) {
         const char *note = json_string_value(json_object_get(json_array_get(c, 1), "text"));
         if (items == 2 && (!note || !strstr(note, next)))
             fail_with("resource: the note does not give the next page", "resources/read", uri, out);
-        if (!depth)
-            read_res(next, max, era, 1);
+        size_t s2 = 0, e2 = 0;
+        if (!depth) { /* the next page starts where this one ended (see follow_read) */
+            read_res(next, max, era, 1, &s2, &e2);
+            if (s2 != e && !(e < o->n && s2 < e && e - s2 <= 3 && (o->p[e] & 0xc0) == 0x80))
+                fail_with("resource: the next page does not start where the page ended", "resources/read",
+                          next, out);
+        }
     }
     json_decref(root);
     free(out);
@@ -705,7 +724,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     max_eff = max < SPILL_MCP_MIN_BYTES ? SPILL_MCP_MIN_BYTES : max;
     char *text = expand(data + 2, size - 2);
     if (kind == 4 || kind == 6) {
-        read_res(text, max, era, 0);
+        size_t s, e;
+        read_res(text, max, era, 0, &s, &e);
     } else {
         const char *name = kind == 7 ? "spill_grep" : kind < 4 ? tools[kind] : text, *args = text;
         if (kind == 5) {
