@@ -741,8 +741,9 @@ int spill_mcp_read_resource(spill_store *st, const char *uri, size_t max_bytes, 
     /* Say so in the contents when a client asked for the resource, or an open range, and
      * got one page: a client that knows nothing of _meta must not take it for all of it. */
     if (root && *next && (pg.b == UINT64_MAX || pg.last < pg.b)) {
-        snprintf(msg, sizeof msg, "[spill] %s is one page of spill://%s: %s of %llu %s. Next page: %s (or the "
-                 "spill_read and spill_grep tools).", uri, c.info.id, range, (unsigned long long)total,
+        /* Not the asked URI: it can be long (leading zeros), and msg must always hold next. */
+        snprintf(msg, sizeof msg, "[spill] This is one page of spill://%s: %s of %llu %s. Next page: %s (or the "
+                 "spill_read and spill_grep tools).", c.info.id, range, (unsigned long long)total,
                  pg.bytes_out ? "bytes" : "lines", next);
         json_t *note = json_pack("{s:s,s:s,s:s}", "uri", uri, "mimeType", "text/plain", "text", msg);
         if (json_array_append_new(json_object_get(root, "contents"), note))
