@@ -343,6 +343,7 @@ static void fail_with(const char *what, const char *call, const char *args, cons
 {
     fprintf(stderr, "%s\n  call: %.300s %.600s\n  answer: %.2000s\n", what, call, args ? args : "",
             out ? out : "(null)");
+    cleanup(); /* abort() skips atexit: remove the temp store here */
     FZ_FAIL();
 }
 
