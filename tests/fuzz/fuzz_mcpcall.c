@@ -38,6 +38,8 @@
 #include <ctype.h>
 #include <ftw.h>
 #include <jansson.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -533,8 +535,49 @@ static void check_read(const char *args, const answer *a, size_t *start, size_t 
     }
 }
 
+/* from_line as spill_grep takes it (an integer or a string of digits), 1 when absent. */
+static uint64_t from_line(const char *args)
+{
+    json_t *j = json_loads(args, 0, NULL), *f = json_object_get(j, "from_line");
+    uint64_t v = json_is_integer(f) ? (uint64_t)json_integer_value(f)
+                 : json_is_string(f) ? strtoull(json_string_value(f), NULL, 10) : 1;
+    json_decref(j);
+    return v;
+}
+
+/* Whether line no of o matches the call's pattern, by PCRE2 itself with spill_grep's
+ * options (a trailing CR ignored): 1, 0, or -1 when the match fails (e.g. its limit). */
+static int oracle(pcre2_code *re, pcre2_match_data *md, const fobj *o, uint64_t no)
+{
+    const unsigned char *l = o->p + o->ls[no - 1];
+    size_t ln = o->ls[no] - o->ls[no - 1];
+    ln -= ln && l[ln - 1] == '\n';
+    ln -= ln && l[ln - 1] == '\r';
+    int m = pcre2_match(re, (PCRE2_SPTR)l, ln, 0, 0, md, NULL);
+    return m >= 0 ? 1 : m == PCRE2_ERROR_NOMATCH ? 0 : -1;
+}
+
+static pcre2_code *compile_args(const char *args)
+{
+    json_t *j = json_loads(args, 0, NULL), *ic = json_object_get(j, "ignore_case");
+    const char *pat = json_string_value(json_object_get(j, "pattern"));
+    int icase = json_is_true(ic) || (json_is_string(ic) && !strcmp(json_string_value(ic), "true")), err;
+    PCRE2_SIZE off;
+    pcre2_code *re = pat ? pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+                                         PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | (icase ? PCRE2_CASELESS : 0),
+                                         &err, &off, NULL)
+                         : NULL;
+    json_decref(j);
+    if (re)
+        pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+    return re;
+}
+
 /* A spill_grep answer: "N:text", "N-text" and "--" lines with N rising, each shown line
- * the object's line N (cut with a note, or with U+FFFD for bytes that are not UTF-8). */
+ * the object's line N (cut with a note, or with U+FFFD for bytes that are not UTF-8).
+ * Against PCRE2 run here: "N:" lines match and "N-" lines do not, every match from
+ * from_line to the last line shown is shown, none is skipped up to the next call's
+ * from_line (or to the end when there is none), and the footer counts them. */
 static void check_grep(const char *args, const answer *a, char *next, size_t cap)
 {
     json_t *j = json_loads(args, 0, NULL);
@@ -545,7 +588,12 @@ static void check_grep(const char *args, const answer *a, char *next, size_t cap
     if (!f || strstr(a->text, "[spill: message cut to fit]"))
         fail_with("spill_grep: no footer, or the answer was cut to fit", "spill_grep", args, a->out);
     next_args(f, "spill_grep", next, cap);
-    unsigned long long prev = 0;
+    pcre2_code *re = o ? compile_args(args) : NULL;
+    pcre2_match_data *md = re ? pcre2_match_data_create_from_pattern(re, NULL) : NULL;
+    char *shown = re ? calloc(o->nl + 2, 1) : NULL;
+    unsigned long long prev = 0, matches = 0, k;
+    if (re && (!md || !shown))
+        FZ_FAIL();
     for (const char *p = a->text; p < f;) {
         const char *nl = memchr(p, '\n', (size_t)(f - p));
         if (!nl)
@@ -559,6 +607,9 @@ static void check_grep(const char *args, const answer *a, char *next, size_t cap
         if (!isdigit((unsigned char)*p) || (*sep != ':' && *sep != '-') || no <= prev || (o && no > o->nl))
             fail_with("spill_grep: a line is not N:text or N-text with N rising", "spill_grep", args, a->out);
         prev = no;
+        matches += *sep == ':';
+        if (re && (shown[no] = *sep) && oracle(re, md, o, no) == (*sep == '-'))
+            fail_with("spill_grep: an N: line does not match, or an N- line does", "spill_grep", args, a->out);
         const char *t = sep + 1, *cut = memmem(t, (size_t)(nl - t), cutnote, sizeof cutnote - 1);
         size_t tn = (size_t)((cut ? cut : nl) - t);
         if (o && !memmem(t, tn, "\xef\xbf\xbd", 3)) {
@@ -571,6 +622,19 @@ static void check_grep(const char *args, const answer *a, char *next, size_t cap
         }
         p = nl + 1;
     }
+    if (strstr(f, "[spill_grep] no line matches") ? matches != 0
+        : sscanf(f, "[spill_grep] %llu matching line", &k) != 1 || k != matches)
+        fail_with("spill_grep: the footer does not count the N: lines", "spill_grep", args, a->out);
+    if (re) {
+        const uint64_t from = from_line(args), upto = *next ? from_line(next) : o->nl + 1;
+        for (uint64_t no = from; no < upto && no <= o->nl; no++)
+            if (shown[no] != ':' && oracle(re, md, o, no) == 1)
+                fail_with("spill_grep: a matching line is neither shown nor left to the next call", "spill_grep",
+                          args, a->out);
+    }
+    free(shown);
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
 }
 
 /* A follow-up call that an answer offered must work and go on where the page ended. */
@@ -592,16 +656,6 @@ static void follow_read(const char *next, size_t end, size_t max, int era)
     if (s2 != end && !inside)
         fail_with("spill_read: the next page does not start where the page ended", "spill_read", next, a.out);
     answer_free(&a);
-}
-
-/* from_line as spill_grep takes it (an integer or a string of digits), 1 when absent. */
-static uint64_t from_line(const char *args)
-{
-    json_t *j = json_loads(args, 0, NULL), *f = json_object_get(j, "from_line");
-    uint64_t v = json_is_integer(f) ? (uint64_t)json_integer_value(f)
-                 : json_is_string(f) ? strtoull(json_string_value(f), NULL, 10) : 1;
-    json_decref(j);
-    return v;
 }
 
 static void follow_grep(const char *args, const char *next, size_t max, int era)
