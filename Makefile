@@ -191,6 +191,13 @@ $(BUILD)/tests/fuzz_%_replay: tests/fuzz/fuzz_%.c tests/fuzz/regression_main.c $
 	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< tests/fuzz/regression_main.c \
 	    $(BUILD)/libspill.a $(LIB_LIBS)
 
+# The replay of fuzz_mcpcall links spill's own MCP tools, which live in the executable.
+$(BUILD)/tests/fuzz_mcpcall_replay: tests/fuzz/fuzz_mcpcall.c tests/fuzz/regression_main.c $(FUZZ_HDRS) $(MCP_OBJ) \
+                                    $(BUILD)/libspill.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< tests/fuzz/regression_main.c \
+	    $(MCP_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
+
 # make deps: the Debian packages the build and the tests need that are not installed yet
 # (tools/deps.sh --list names them all).
 deps:
@@ -241,6 +248,13 @@ $(FUZZ_BUILD)/obj/%.o: %.c $(HDRS)
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ispill -Iindex -o $@ $< $(FUZZ_LIB_OBJ) $(LIB_LIBS)
 
+# fuzz_mcpcall also takes spill's MCP tools (jansson, libjq, PCRE2), built the same way.
+FUZZ_MCP_OBJ := $(FUZZ_BUILD)/obj/spill/mcptools.o $(FUZZ_BUILD)/obj/spill/mcpquery.o
+$(FUZZ_BUILD)/fuzz_mcpcall: tests/fuzz/fuzz_mcpcall.c $(FUZZ_HDRS) $(FUZZ_LIB_OBJ) $(FUZZ_MCP_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ispill -Iindex -o $@ $< $(FUZZ_MCP_OBJ) $(FUZZ_LIB_OBJ) \
+	    $(LIB_LIBS) $(CLI_LIBS)
+.SECONDARY: $(FUZZ_MCP_OBJ)
+
 fuzz-build: $(FUZZ_BIN)
 .SECONDARY: $(FUZZ_LIB_OBJ)
 
@@ -253,6 +267,7 @@ fuzz: check-deps
 	  echo "fuzz: $$t for $(FUZZ_TIME)s" && \
 	  $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 	    -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ $(FUZZ_FLAGS) \
+	    $$([ -f tests/fuzz/$$t.dict ] && echo -dict=tests/fuzz/$$t.dict) \
 	    $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
 

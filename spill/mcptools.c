@@ -138,7 +138,8 @@ void spill__put_text(spill__sbuf *b, const void *data, size_t n)
         spill__sb_add(b, "\xef\xbf\xbd", 3);
         run = ++i;
     }
-    spill__sb_add(b, p + run, n - run);
+    if (n) /* an empty page has no data at all (NULL): no pointer arithmetic on it */
+        spill__sb_add(b, p + run, n - run);
 }
 
 static void base64(spill__sbuf *b, const unsigned char *p, size_t n)
@@ -751,8 +752,9 @@ int spill_mcp_read_resource(spill_store *st, const char *uri, size_t max_bytes, 
     /* Say so in the contents when a client asked for the resource, or an open range, and
      * got one page: a client that knows nothing of _meta must not take it for all of it. */
     if (root && *next && (pg.b == UINT64_MAX || pg.last < pg.b)) {
-        snprintf(msg, sizeof msg, "[spill] %s is one page of spill://%s: %s of %llu %s. Next page: %s (or the "
-                 "spill_read and spill_grep tools).", uri, c.info.id, range, (unsigned long long)total,
+        /* Not the asked URI: it can be long (leading zeros), and msg must always hold next. */
+        snprintf(msg, sizeof msg, "[spill] This is one page of spill://%s: %s of %llu %s. Next page: %s (or the "
+                 "spill_read and spill_grep tools).", c.info.id, range, (unsigned long long)total,
                  pg.bytes_out ? "bytes" : "lines", next);
         json_t *note = json_pack("{s:s,s:s,s:s}", "uri", uri, "mimeType", "text/plain", "text", msg);
         if (json_array_append_new(json_object_get(root, "contents"), note))
