@@ -327,6 +327,15 @@ static int jq_skip(const char *args)
 
 /* ---- checks ---- */
 
+/* A page's media type: the object's, except that a page of an image's bytes is no image
+ * (application/octet-stream); a whole image keeps its type. */
+static int mime_fits(const char *got, const char *mime)
+{
+    if (!got)
+        return 0;
+    return !strcmp(got, mime) || (!strncmp(mime, "image/", 6) && !strcmp(got, "application/octet-stream"));
+}
+
 static size_t max_eff;
 
 static size_t escaped_len(const char *s, size_t n)
@@ -739,7 +748,7 @@ static void read_res(const char *uri, size_t max, int era, int depth, size_t *ps
     const size_t items = json_array_size(c);
     if (!root || !o || !json_is_array(c) || items < 1u + (next && open) || items > 1u + (next != NULL) || !t == !b ||
         strcmp(json_string_value(json_object_get(it, "uri")) ?: "", uri) ||
-        strcmp(json_string_value(json_object_get(it, "mimeType")) ?: "", o->info.mime) ||
+        !mime_fits(json_string_value(json_object_get(it, "mimeType")), o->info.mime) ||
         json_integer_value(json_object_get(meta, "bytes")) != (json_int_t)o->n ||
         json_integer_value(json_object_get(meta, "lines")) != (json_int_t)o->nl || range_of(meta, &by_lines, &x, &y))
         fail_with("resource: not a ReadResourceResult for the object", "resources/read", uri, out);
