@@ -72,6 +72,7 @@ typedef struct spill__rw {
     uint64_t item_size;
     char item_mime[128];
     int spilled_any;
+    int id_early;                  /* the probe knew the message's id before the rewrite */
     int structured_replaced;
     spill__buf notes;              /* ids stored, for a result that cannot be rewritten */
     /* The decision's counter, when all it counted is the first handoff_bytes bytes of
@@ -101,6 +102,7 @@ typedef struct dirstate {
     int pl_slot, pl_depth;
     uint64_t pl_off;
     int npayloads, first_slot;     /* payloads begun in the message; the first one's slot */
+    int nmsgs;                     /* messages begun in the line (more than 1: a batch) */
     uint64_t first_off;
     spill__rw *rw;
 } dirstate;

@@ -305,6 +305,9 @@ static int pl_commit(spill_filter *f, spill__rw *r, const char *mime)
     in.mime = pl->info.mime[0] ? pl->info.mime : (mime ? mime : "application/octet-stream");
     in.where = pl->where;
     in.origin = f->origin;
+    if (!f->origin[0] && !r->walk.msg.id_set && !r->id_early)
+        in.origin = "a request not known yet (the response's id comes after its output, past the "
+                    "bytes spill holds to wait for it)";
     in.orig_uri = r->walk.item_uri;
     in.orig_mime = r->walk.item_mime;
     in.tokens = tokens;
@@ -469,6 +472,14 @@ static int item_end(spill_filter *f, spill__rw *r)
 
 /* ---- the scan ---- */
 
+/* What the handle's from: line names: the method and tool of f->cur_*. */
+static void set_origin(spill_filter *f)
+{
+    static const char *names[] = {"", "tools/call", "tasks/result", "resources/read", "prompts/get"};
+    snprintf(f->origin, sizeof f->origin, "%s%s%s", names[f->cur_method], f->cur_tool[0] ? " " : "",
+             f->cur_tool);
+}
+
 static int eligible(spill_filter *f, const spill__msg *m)
 {
     if (m->has_method || m->has_error || !strcmp(m->result_type, "input_required"))
@@ -482,8 +493,7 @@ static int eligible(spill_filter *f, const spill__msg *m)
         return 0;
     f->cur_method = e->method;
     snprintf(f->cur_tool, sizeof f->cur_tool, "%s", e->tool);
-    static const char *names[] = {"", "tools/call", "tasks/result", "resources/read", "prompts/get"};
-    snprintf(f->origin, sizeof f->origin, "%s%s%s", names[e->method], e->tool[0] ? " " : "", e->tool);
+    set_origin(f);
     return 1;
 }
 
@@ -617,6 +627,11 @@ int spill__rw_begin(spill_filter *f)
     r->item_role = 0;
     r->spilled_any = r->structured_replaced = 0;
     f->origin[0] = 0;
+    /* The probe held a single message until its id came: the rescan meets the
+     * payloads before the id again, but what they came from is known already. */
+    r->id_early = d->nmsgs <= 1 && d->id_looked;
+    if (r->id_early && f->cur_method != METHOD_OTHER)
+        set_origin(f);
     return 0;
 }
 

@@ -24,12 +24,12 @@ static void put(bytes *b, const void *p, size_t n)
 
 /* ---- in-memory sink ---- */
 typedef struct mem_obj { bytes data; char id[33]; char mime[128]; } mem_obj;
-typedef struct mem_sink { mem_obj objs[256]; int n; int fail_after; int begun; } mem_sink;
+typedef struct mem_sink { mem_obj objs[256]; int n; int fail_after; int begun; char tool[64]; } mem_sink;
 
 static int ms_begin(void *ctx, void **obj, const spill_put_info *pi)
 {
-    (void)pi;
     mem_sink *s = ctx;
+    snprintf(s->tool, sizeof s->tool, "%s", pi && pi->tool ? pi->tool : "-"); /* what spill log shows */
     if (s->fail_after >= 0 && s->begun++ >= s->fail_after)
         return -28; /* ENOSPC, as a full disk would say */
     mem_obj *o = calloc(1, sizeof *o);
@@ -822,12 +822,178 @@ static void counter_handover(void)
     }
 }
 
+/* ---- whole and split at random points ------------------------------------------ */
+
+/* What one run of a server stream gave. */
+typedef struct split_run { bytes out; int nobj; char tool[64]; bytes objs[8]; } split_run;
+
+static void split_free(split_run *r)
+{
+    free(r->out.p);
+    for (int i = 0; i < 8; i++)
+        free(r->objs[i].p);
+    memset(r, 0, sizeof *r);
+}
+
+/* Runs c2s, then s2c whole (seed 0), a byte at a time (seed 1) or cut at random points
+ * (other seeds), through a filter with options o. 0, or the filter's error. */
+static int split_feed(spill_filter_opts *o, const bytes *c2s, const bytes *s2c, uint64_t seed, split_run *res)
+{
+    memset(res, 0, sizeof *res);
+    mem_sink *sink = calloc(1, sizeof *sink);
+    spill_object_sink s;
+    sink_start(sink, &s);
+    o->sink = &s;
+    o->emit = out_emit;
+    o->emit_ud = &res->out;
+    spill_filter *f = NULL;
+    int rc = spill_filter_new(&f, o);
+    if (rc == 0)
+        rc = spill_filter_feed(f, SPILL_C2S, c2s->p, c2s->n);
+    rng = seed * 131 + 17;
+    for (size_t i = 0; rc == 0 && i < s2c->n;) {
+        size_t k = seed == 0 ? s2c->n : seed == 1 ? 1 : 1 + next() % (next() % 2 ? 64 : 40000);
+        if (k > s2c->n - i)
+            k = s2c->n - i;
+        rc = spill_filter_feed(f, SPILL_S2C, s2c->p + i, k);
+        i += k;
+    }
+    if (rc == 0)
+        rc = spill_filter_finish(f, SPILL_S2C);
+    spill_filter_free(f);
+    res->nobj = sink->n;
+    snprintf(res->tool, sizeof res->tool, "%s", sink->tool);
+    for (int i = 0; i < sink->n && i < 8; i++)
+        put(&res->objs[i], sink->objs[i].data.p, sink->objs[i].data.n);
+    sink_clear(sink);
+    free(sink);
+    return rc;
+}
+
+/* Runs s2c whole into *ref, then a byte at a time and cut at random points: each must
+ * give the same output and objects. Returns 1 if so. */
+static int split_same(spill_filter_opts *o, const bytes *c2s, const bytes *s2c, split_run *ref)
+{
+    if (split_feed(o, c2s, s2c, 0, ref) != 0)
+        return 0;
+    for (uint64_t seed = s2c->n > (1u << 20) ? 2 : 1; seed < 5; seed++) {
+        split_run r;
+        int same = split_feed(o, c2s, s2c, seed, &r) == 0 && r.out.n == ref->out.n &&
+                   memcmp(r.out.p, ref->out.p, r.out.n) == 0 && r.nobj == ref->nobj &&
+                   strcmp(r.tool, ref->tool) == 0;
+        for (int i = 0; same && i < r.nobj && i < 8; i++)
+            same = r.objs[i].n == ref->objs[i].n && memcmp(r.objs[i].p, ref->objs[i].p, r.objs[i].n) == 0;
+        split_free(&r);
+        if (!same) {
+            printf("# seed %llu changed the output\n", (unsigned long long)seed);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A tools/call of `tool` (id 1) answered with one text item of n bytes; Playwright MCP's
+ * key order ({"result":...,"jsonrpc":"2.0","id":1}) when late_id. */
+static void one_call(bytes *c2s, bytes *s2c, const char *client, const char *tool, size_t n, int late_id)
+{
+    char head[512];
+    int k = snprintf(head, sizeof head, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":"
+                     "{\"protocolVersion\":\"2025-06-18\",\"clientInfo\":{\"name\":\"%s\"}}}\n"
+                     "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"%s\"}}\n",
+                     client, tool);
+    put(c2s, head, (size_t)k);
+    bytes text = {0};
+    rng = 5;
+    gen_text(&text, n);
+    const char *pre = late_id ? "{\"result\":{\"content\":[{\"type\":\"text\",\"text\":\""
+                              : "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"";
+    put(s2c, pre, strlen(pre));
+    json_escape(s2c, &text);
+    const char *post = late_id ? "\"}]},\"jsonrpc\":\"2.0\",\"id\":1}\n" : "\"}]}}\n";
+    put(s2c, post, strlen(post));
+    free(text.p);
+}
+
+/* Issue 11 §5: a tool rule raises the threshold for its tool above the default; only
+ * client rules (built in or given) cap. Whole and split: the same decision. */
+static void tool_rule_raises(void)
+{
+    static const struct { const char *client, *tool; int client_rule, spills; } cases[] = {
+        {"some-client", "big_tool", 0, 0},   /* raised to 500,000: about 145,000 tokens stay */
+        {"some-client", "other_tool", 0, 1}, /* the default, 100,000, still holds for others */
+        {"claude-code", "big_tool", 0, 1},   /* Claude Code's built-in cap (25,000) still caps */
+        {"some-client", "big_tool", 1, 1},   /* and so does a client rule */
+    };
+    for (int late = 0; late < 2; late++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            spill_rule rules[] = {{NULL, "big_tool", NULL, 500000}, {NULL, NULL, "some-client", 50000}};
+            bytes c2s = {0}, s2c = {0};
+            one_call(&c2s, &s2c, cases[i].client, cases[i].tool, 400000, late);
+            spill_filter_opts o;
+            spill_filter_opts_init(&o);
+            o.rules = rules;
+            o.nrules = cases[i].client_rule ? 2 : 1;
+            split_run ref;
+            int same = split_same(&o, &c2s, &s2c, &ref);
+            int spilled = ref.nobj > 0, identical = ref.out.n == s2c.n && !memcmp(ref.out.p, s2c.p, s2c.n);
+            free(c2s.p);
+            free(s2c.p);
+            split_free(&ref);
+            if (!same)
+                FAILF("case %zu (late id %d): split input gave another output", i, late);
+            if (spilled != cases[i].spills || identical == cases[i].spills)
+                FAILF("case %zu (%s, %s, late id %d): spilled %d, expected %d", i, cases[i].client,
+                      cases[i].tool, late, spilled, cases[i].spills);
+        }
+}
+
+/* Issue 11 §5: the id after the result (Playwright MCP's key order). Within the inline
+ * budget the decision waits for it: the tool's rule applies, and the handle and the
+ * object's record name the tool. Past the budget the handle says the tool is unknown. */
+static void late_id(void)
+{
+    spill_rule rules[] = {{NULL, "tiny_tool", NULL, 1000}};
+    bytes c2s = {0}, s2c = {0};
+    one_call(&c2s, &s2c, "some-client", "tiny_tool", 60000, 1);
+    spill_filter_opts o;
+    spill_filter_opts_init(&o);
+    o.rules = rules;
+    o.nrules = 1;
+    split_run ref;
+    int same = split_same(&o, &c2s, &s2c, &ref);
+    int named = has(&ref.out, "from: content[0].text of tools/call tiny_tool\\n") && !strcmp(ref.tool, "tiny_tool");
+    int valid = valid_json(ref.out.p, ref.out.n) && has(&ref.out, "\"id\":1}") && ref.nobj == 1;
+    split_free(&ref);
+    free(s2c.p);
+    free(c2s.p);
+    ASSERT(same);
+    ASSERT(named);
+    ASSERT(valid);
+    /* A result of 400,000 bytes past a 64 KiB budget: decided on what is known. */
+    memset(&c2s, 0, sizeof c2s);
+    memset(&s2c, 0, sizeof s2c);
+    one_call(&c2s, &s2c, "some-client", "big_tool", 400000, 1);
+    spill_filter_opts_init(&o);
+    o.inline_budget = 64 << 10;
+    same = split_same(&o, &c2s, &s2c, &ref);
+    int unknown = has(&ref.out, "from: content[0].text of a request not known yet") && !strcmp(ref.tool, "-");
+    valid = valid_json(ref.out.p, ref.out.n) && ref.nobj == 1;
+    split_free(&ref);
+    free(s2c.p);
+    free(c2s.p);
+    ASSERT(same);
+    ASSERT(unknown);
+    ASSERT(valid);
+}
+
 int main(void)
 {
     h_seed();
     RUN(thresholds);
     RUN(lazy_counting);
     RUN(counter_handover);
+    RUN(tool_rule_raises);
+    RUN(late_id);
     RUN(message_framing);
     RUN(transcripts);
     RUN(allocation_failures);
