@@ -49,6 +49,17 @@ typedef struct rw_payload {
 
 typedef struct rw_member { size_t a, b; uint8_t key; } rw_member;
 
+/* A run of consecutive small items of a large result (each kept inline on its own),
+ * stored together as one object once the run passes min_spill_bytes (group.c). */
+typedef struct rw_group {
+    rw_payload pl;                 /* the object: counted, previewed, written as a payload */
+    spill__buf stage;              /* the run as it will be stored, until it is that large */
+    size_t at;                     /* where in out the run begins */
+    int n, first, last;            /* items in the run; the first and last one's index */
+    int role, depth;               /* the items' role and depth */
+    int open;                      /* the object is begun; the run's items left out */
+} rw_group;
+
 typedef struct spill__rw {
     spill__scan sc;
     spill__walk walk;
@@ -66,6 +77,8 @@ typedef struct spill__rw {
     size_t item_start;
     rw_member mem[32];
     int item_overflow;
+    int item_big;                  /* a payload of the item is being (or was) spilled */
+    rw_group grp;
     spill__buf handle;             /* the handle text of the last payload committed */
     spill__buf item_text;          /* the handles of the current item's payloads */
     char item_id[SPILL_ID_HEX + 1];
@@ -157,6 +170,27 @@ int spill__rw_feed(spill_filter *f, const unsigned char *p, size_t n);
 /* Ends the message: emits the rewritten message and term. cut_off: the stream ended. */
 int spill__rw_end(spill_filter *f, const char *term, size_t tn, int cut_off);
 void spill__rw_free(spill_filter *f);
+
+/* rewrite.c, for group.c */
+void spill__rw_put_info(spill_filter *f, const spill__rw *r, spill_put_info *pi);
+void spill__pl_clear(spill_filter *f, rw_payload *pl); /* keeps its buffers */
+int spill__pl_process(spill_filter *f, rw_payload *pl, const unsigned char *p, size_t n);
+int spill__pl_fail(spill_filter *f, rw_payload *pl, int rc, const char *what);
+uint64_t spill__pl_tokens(const rw_payload *pl);
+
+/* group.c: runs of small items. */
+int spill__group_init(spill_filter *f, spill__rw *r);
+void spill__group_reset(spill_filter *f, spill__rw *r);
+void spill__group_free(spill_filter *f, spill__rw *r);
+/* The item just ended (out[item_start..]) and kept as it came: a small one joins the
+ * run, any other ends it. */
+int spill__group_item(spill_filter *f, spill__rw *r);
+/* Whether this event (a value in the run's array that is not one of its items, or the
+ * array's end) ends the run. */
+int spill__group_breaks(const spill__rw *r, const spill__scan_ev *ev);
+/* Ends the run: one that passed min_spill_bytes is stored and its handle, as one item,
+ * takes its place in out (an item in progress after it shifts); a smaller one stays. */
+int spill__group_end(spill_filter *f, spill__rw *r);
 
 /* The name a counter state's count goes by (a counter may say it went over to
  * estimating), and its final count (after finish, for counters that hold text back). */

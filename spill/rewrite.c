@@ -61,17 +61,29 @@ static int pl_write(spill_filter *f, rw_payload *pl, const void *p, size_t n)
 
 static int process(spill_filter *f, rw_payload *pl, const unsigned char *p, size_t n);
 
+void spill__rw_put_info(spill_filter *f, const spill__rw *r, spill_put_info *pi)
+{
+    memset(pi, 0, sizeof *pi);
+    pi->session = f->session[0] ? f->session : NULL;
+    pi->server = f->server[0] ? f->server : NULL;
+    pi->tool = f->cur_tool[0] ? f->cur_tool : NULL;
+    pi->request_id = r->walk.msg.id_set ? r->walk.msg.id + 1 : NULL;
+    pi->token_counter = f->counter->name;
+}
+
 static int start_spill(spill_filter *f, spill__rw *r)
 {
     rw_payload *pl = &r->pl;
-    spill_put_info pi = {0};
-    pi.session = f->session[0] ? f->session : NULL;
-    pi.server = f->server[0] ? f->server : NULL;
-    pi.tool = f->cur_tool[0] ? f->cur_tool : NULL;
-    pi.request_id = r->walk.msg.id_set ? r->walk.msg.id + 1 : NULL;
-    pi.token_counter = f->counter->name;
+    /* A run of small items before this one ends here (stored, its handle put in place). */
+    int rc = spill__group_end(f, r);
+    if (rc)
+        return rc;
+    if (r->item_depth >= 0)
+        r->item_big = 1;
+    spill_put_info pi;
+    spill__rw_put_info(f, r, &pi);
     pl->spilling = 1;
-    int rc = f->sink.begin(f->sink.ctx, &pl->obj, &pi);
+    rc = f->sink.begin(f->sink.ctx, &pl->obj, &pi);
     if (rc) {
         pl->obj = NULL;
         pl_fail(f, pl, rc, "starting an object");
@@ -214,9 +226,8 @@ static int pl_raw(spill_filter *f, spill__rw *r, uint64_t upto)
     return rc;
 }
 
-static void pl_reset(spill_filter *f, spill__rw *r)
+void spill__pl_clear(spill_filter *f, rw_payload *pl)
 {
-    rw_payload *pl = &r->pl;
     if (pl->obj)
         f->sink.abort(pl->obj);
     if (pl->counter)
@@ -234,6 +245,8 @@ static void pl_reset(spill_filter *f, spill__rw *r)
     pl->pv.head = head;
     pl->pv.tail = tail;
 }
+
+static void pl_reset(spill_filter *f, spill__rw *r) { spill__pl_clear(f, &r->pl); }
 
 static int pl_commit(spill_filter *f, spill__rw *r, const char *mime);
 
@@ -464,6 +477,9 @@ static int item_end(spill_filter *f, spill__rw *r)
                           "read it with resources/read, spill_read or spill cat.\"}",
                           (unsigned long long)r->item_size);
     }
+    /* A small item joins the run of small items before it; any other ends the run. */
+    if ((rc = spill__group_item(f, r)) != 0)
+        return rc;
     r->item_depth = -1;
     r->item_role = 0;
     r->item_rebuild = r->item_spilled = 0;
@@ -525,6 +541,8 @@ static int rw_cb(void *ud, const spill__scan_ev *ev)
         }
         return 0;
     }
+    if (r->grp.n && spill__group_breaks(r, ev) && (rc = spill__group_end(f, r)) != 0)
+        return rc;
     if (ev->tok == SPILL__TOK_OBJ_BEGIN &&
         (r->walk.role == R_CITEM || r->walk.role == R_RITEM || r->walk.role == R_MCONTENT)) {
         flush_raw(r, ev->off);
@@ -533,7 +551,7 @@ static int rw_cb(void *ud, const spill__scan_ev *ev)
         r->item_start = r->out.len;
         r->item_nmem = 0;
         r->item_overflow = 0;
-        r->item_rebuild = r->item_spilled = 0;
+        r->item_rebuild = r->item_spilled = r->item_big = 0;
         r->item_index = r->walk.item_index;
         r->item_text.len = 0;
         return 0;
@@ -605,7 +623,8 @@ int spill__rw_begin(spill_filter *f)
         r->pl.b64out = spill__falloc(f, SPILL__SCAN_CHUNK + 64);
         r->pl.pv.head = spill__falloc(f, f->o.preview_head_bytes + 1);
         r->pl.pv.tail = spill__falloc(f, f->o.preview_tail_bytes + 1);
-        if (!r->pl.raw || !r->pl.dec || !r->pl.b64out || !r->pl.pv.head || !r->pl.pv.tail)
+        if (!r->pl.raw || !r->pl.dec || !r->pl.b64out || !r->pl.pv.head || !r->pl.pv.tail ||
+            spill__group_init(f, r) != 0)
             return spill__ferror(f, SPILL_E_NOMEM, d->off, "out of memory starting a rewrite");
         r->out.realloc = r->handle.realloc = r->notes.realloc = r->item_text.realloc = spill__frealloc;
         r->out.ctx = r->handle.ctx = r->notes.ctx = r->item_text.ctx = f;
@@ -616,6 +635,7 @@ int spill__rw_begin(spill_filter *f)
     }
     pl_reset(f, r);
     drop_handoff(r);
+    spill__group_reset(f, r);
     spill__scan_init(&r->sc);
     spill__walk_init(&r->walk);
     r->out.len = r->handle.len = r->notes.len = r->item_text.len = 0;
@@ -693,6 +713,9 @@ int spill__rw_end(spill_filter *f, const char *term, size_t tn, int cut_off)
         r->pl.deferred = 0;
         pl_commit(f, r, NULL);
     }
+    /* A run still open (the message broke or was cut off in it): stored, and listed. */
+    if ((rc = spill__group_end(f, r)) != 0)
+        return rc;
     if (r->out.oom || r->notes.oom || r->handle.oom)
         return spill__ferror(f, SPILL_E_NOMEM, r->pos, "out of memory rewriting a result");
     if (cut_off || r->broken || r->out.full) {
@@ -723,6 +746,7 @@ void spill__rw_free(spill_filter *f)
         return;
     pl_reset(f, r);
     drop_handoff(r);
+    spill__group_free(f, r);
     spill__ffree(f, r->pl.raw);
     spill__ffree(f, r->pl.dec);
     spill__ffree(f, r->pl.b64out);
@@ -735,3 +759,12 @@ void spill__rw_free(spill_filter *f)
     spill__ffree(f, r);
     f->d[SPILL_S2C].rw = NULL;
 }
+
+/* ---- for group.c: a run of small items is counted, previewed and written as a payload ---- */
+
+int spill__pl_process(spill_filter *f, rw_payload *pl, const unsigned char *p, size_t n)
+{
+    return process(f, pl, p, n);
+}
+int spill__pl_fail(spill_filter *f, rw_payload *pl, int rc, const char *what) { return pl_fail(f, pl, rc, what); }
+uint64_t spill__pl_tokens(const rw_payload *pl) { return payload_tokens(pl); }

@@ -986,6 +986,149 @@ static void late_id(void)
     ASSERT(valid);
 }
 
+/* Issue 11 §2: a result over the threshold made of many small items. Each item is
+ * under min_spill, so each stayed inline: 50,000 texts of 20 bytes passed whole, and
+ * 10,000 of 3 KB passed the skeleton's cap and were lost. Consecutive small items are
+ * now stored together, as a JSON array with one item a line, exactly as they came. */
+static void small_items_item(bytes *b, size_t i, size_t text_bytes)
+{
+    char head[64];
+    int k = snprintf(head, sizeof head, "{\"type\":\"text\",\"text\":\"item %zu ", i);
+    put(b, head, (size_t)k);
+    for (size_t n = (size_t)k - 24; n < text_bytes; n++)
+        put(b, "abcdefgh\\n" + n % 10, 1); /* "\n" escapes now and then */
+    put(b, "\"}", 2);
+}
+
+/* The result of `nitems` items of text_bytes each (id 1, tools/call "t"); *stored gets the
+ * object they must be stored as. */
+static void small_items_result(bytes *c2s, bytes *s2c, bytes *stored, size_t nitems, size_t text_bytes)
+{
+    const char *call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\"}}\n";
+    put(c2s, call, strlen(call));
+    const char *pre = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[";
+    put(s2c, pre, strlen(pre));
+    put(stored, "[", 1);
+    for (size_t i = 0; i < nitems; i++) {
+        if (i) {
+            put(s2c, i % 3 ? "," : " , ", i % 3 ? 1 : 3); /* whitespace between is not stored */
+            put(stored, ",\n", 2);
+        }
+        size_t at = s2c->n;
+        small_items_item(s2c, i, text_bytes);
+        put(stored, s2c->p + at, s2c->n - at);
+    }
+    put(s2c, "]}}\n", 4);
+    put(stored, "]\n", 2);
+}
+
+static int small_items_case(size_t nitems, size_t text_bytes, char *why, size_t whylen)
+{
+    bytes c2s = {0}, s2c = {0}, stored = {0};
+    small_items_result(&c2s, &s2c, &stored, nitems, text_bytes);
+    spill_filter_opts o;
+    spill_filter_opts_init(&o);
+    o.client_defaults = 0;
+    split_run ref;
+    int ok = split_same(&o, &c2s, &s2c, &ref);
+    if (!ok)
+        snprintf(why, whylen, "split input gave another output");
+    else if (ref.nobj != 1 || ref.objs[0].n != stored.n || memcmp(ref.objs[0].p, stored.p, stored.n))
+        snprintf(why, whylen, "%d objects, not the items as one JSON array (%zu bytes, not %zu): %.200s", ref.nobj,
+                 ref.objs[0].n, stored.n, ref.out.p ? (const char *)ref.out.p : "");
+    else if (!valid_json(ref.out.p, ref.out.n) || ref.out.n > 8000 || !has(&ref.out, "[spill]"))
+        snprintf(why, whylen, "the result is not one small valid handle (%zu bytes): %.200s", ref.out.n,
+                 (const char *)ref.out.p);
+    else
+        ok = 2;
+    split_free(&ref);
+    free(c2s.p);
+    free(s2c.p);
+    free(stored.p);
+    return ok == 2;
+}
+
+static void small_items(void)
+{
+    char why[512];
+    if (!small_items_case(50000, 20, why, sizeof why))
+        FAILF("50,000 items of 20 bytes: %s", why);
+    if (!small_items_case(10000, 3000, why, sizeof why))
+        FAILF("10,000 items of 3 KB: %s", why);
+}
+
+/* Runs of small items around a large one and an image: each run is one object and one
+ * item in its place, in order; a run under min_spill stays as it came; the image stays. */
+static void small_item_runs(void)
+{
+    bytes c2s = {0}, s2c = {0}, run1 = {0}, run2 = {0}, big = {0};
+    const char *call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\"}}\n";
+    put(&c2s, call, strlen(call));
+    const char *pre = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[";
+    put(&s2c, pre, strlen(pre));
+    put(&run1, "[", 1);
+    for (size_t i = 0; i < 300; i++) { /* content[0..299] */
+        if (i)
+            put(&s2c, ",", 1), put(&run1, ",\n", 2);
+        size_t at = s2c.n;
+        small_items_item(&s2c, i, 100);
+        put(&run1, s2c.p + at, s2c.n - at);
+    }
+    put(&run1, "]\n", 2);
+    rng = 3;
+    gen_text(&big, 9000); /* content[300]: spilled on its own, the run before it ends */
+    put(&s2c, ",{\"type\":\"text\",\"text\":\"", 24);
+    json_escape(&s2c, &big);
+    const char *img = "{\"type\":\"image\",\"data\":\"iVBORw0KGgo=\",\"mimeType\":\"image/png\"}";
+    put(&s2c, "\"},", 3);
+    put(&s2c, img, strlen(img)); /* content[301]: stays an image */
+    put(&run2, "[", 1);
+    for (size_t i = 302; i < 602; i++) { /* content[302..601] */
+        put(&s2c, ",", 1);
+        if (i > 302)
+            put(&run2, ",\n", 2);
+        size_t at = s2c.n;
+        small_items_item(&s2c, i, 100);
+        put(&run2, s2c.p + at, s2c.n - at);
+    }
+    put(&run2, "]\n", 2);
+    const char *tiny = ",[\"not an item\"],{\"type\":\"text\",\"text\":\"tiny\"},{\"type\":\"text\",\"text\":\"tiny 2\"}";
+    put(&s2c, tiny, strlen(tiny)); /* a value that is no item ends the run; a small run stays */
+    put(&s2c, "]}}\n", 4);
+    spill_filter_opts o;
+    spill_filter_opts_init(&o);
+    o.threshold_tokens = 1000;
+    split_run ref;
+    int same = split_same(&o, &c2s, &s2c, &ref);
+    const unsigned char *p = ref.out.p;
+    const size_t n = ref.out.n;
+    const char *g1 = memmem(p, n, "from: content[0..299] (300 small items", 38);
+    const char *b = memmem(p, n, "from: content[300].text", 23);
+    const char *im = memmem(p, n, img, strlen(img));
+    const char *g2 = memmem(p, n, "from: content[302..601] (300 small items", 40);
+    const char *t = memmem(p, n, tiny, strlen(tiny));
+    int objs = ref.nobj == 3 && ref.objs[0].n == run1.n && !memcmp(ref.objs[0].p, run1.p, run1.n) &&
+               ref.objs[1].n == big.n && !memcmp(ref.objs[1].p, big.p, big.n) && ref.objs[2].n == run2.n &&
+               !memcmp(ref.objs[2].p, run2.p, run2.n);
+    int valid = valid_json(p, n);
+    FILE *d = getenv("SPILL_TEST_DUMP") ? fopen("/tmp/spill-runs.ndjson", "w") : NULL;
+    if (d) {
+        fwrite(p, 1, n, d);
+        fclose(d);
+    }
+    split_free(&ref);
+    free(c2s.p);
+    free(s2c.p);
+    free(run1.p);
+    free(run2.p);
+    free(big.p);
+    ASSERT(same);
+    ASSERT(objs);
+    ASSERT(valid);
+    ASSERT(g1 && b && im && g2 && t);
+    ASSERT(g1 < b && b < im && im < g2 && g2 < t);
+}
+
 int main(void)
 {
     h_seed();
@@ -994,6 +1137,8 @@ int main(void)
     RUN(counter_handover);
     RUN(tool_rule_raises);
     RUN(late_id);
+    RUN(small_items);
+    RUN(small_item_runs);
     RUN(message_framing);
     RUN(transcripts);
     RUN(allocation_failures);
