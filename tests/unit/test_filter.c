@@ -1129,6 +1129,122 @@ static void small_item_runs(void)
     ASSERT(g1 < b && b < im && im < g2 && g2 < t);
 }
 
+/* ---- the preview is valid UTF-8 ---------------------------------------------------- */
+
+/* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF)? */
+static int utf8_ok(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        if (!len || i + len > n)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            unsigned d = p[i + k];
+            if ((d & 0xc0) != 0x80 || (k == 1 && ((c == 0xe0 && d < 0xa0) || (c == 0xed && d > 0x9f) ||
+                                                  (c == 0xf0 && d < 0x90) || (c == 0xf4 && d > 0x8f))))
+                return 0;
+        }
+        i += len;
+    }
+    return 1;
+}
+
+static size_t count_of(const bytes *b, const char *s)
+{
+    size_t k = 0, n = strlen(s);
+    for (const unsigned char *p = b->p, *e = b->p + b->n; (p = memmem(p, (size_t)(e - p), s, n)) != NULL; p += n)
+        k++;
+    return k;
+}
+
+/* A result of one text payload (raw bytes, JSON-escaped only where JSON must be) through
+ * the filter whole and split; the output must be valid UTF-8 and the same each time. */
+static int preview_run(const bytes *text, size_t head, size_t tail, bytes *out)
+{
+    bytes c2s = {0}, s2c = {0};
+    const char *call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\"}}\n";
+    put(&c2s, call, strlen(call));
+    const char *pre = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"";
+    put(&s2c, pre, strlen(pre));
+    for (size_t i = 0; i < text->n; i++) {
+        unsigned char c = text->p[i];
+        if (c == '"' || c == '\\')
+            put(&s2c, "\\", 1);
+        if (c == '\n')
+            put(&s2c, "\\n", 2);
+        else
+            put(&s2c, &c, 1);
+    }
+    put(&s2c, "\"}]}}\n", 6);
+    spill_filter_opts o;
+    spill_filter_opts_init(&o);
+    o.threshold_tokens = 1000;
+    o.client_defaults = 0;
+    o.preview_head_bytes = head;
+    o.preview_tail_bytes = tail;
+    split_run ref;
+    int ok = split_same(&o, &c2s, &s2c, &ref) && ref.nobj == 1 && ref.objs[0].n == text->n &&
+             !memcmp(ref.objs[0].p, text->p, text->n) && valid_json(ref.out.p, ref.out.n);
+    *out = ref.out; /* kept */
+    ref.out.p = NULL;
+    split_free(&ref);
+    free(c2s.p);
+    free(s2c.p);
+    return ok;
+}
+
+/* Issue 11 §2: the server's invalid UTF-8 never reaches the agent in a preview (each
+ * such byte is U+FFFD, counted and said, as spill_read does); valid characters are
+ * never cut, wherever the head and tail end. */
+static void preview_utf8(void)
+{
+    static const char fffd[] = "\xef\xbf\xbd";
+    for (size_t head = 2046; head <= 2049; head++)
+        for (size_t tail = 1021; tail <= 1024; tail++) {
+            /* Valid text of 2-, 3- and 4-byte characters, no newline to cut at. */
+            bytes text = {0}, out = {0};
+            for (int i = 0; text.n < 20000; i++)
+                put(&text, i % 3 == 0 ? "日本語" : i % 3 == 1 ? "é😀x" : "ü", i % 3 == 0 ? 9 : i % 3 == 1 ? 7 : 2);
+            int ok = preview_run(&text, head, tail, &out);
+            int clean = utf8_ok(out.p, out.n) && count_of(&out, fffd) == 0 && !has(&out, "not UTF-8");
+            free(out.p);
+            memset(&out, 0, sizeof out);
+            /* The same with invalid bytes among them, at the head's and tail's edges too. */
+            for (size_t at = 0; at < text.n; at += 1 + at % 997)
+                text.p[at] = at % 2 ? 0xff : 0xc3;
+            text.p[head - 1] = 0xe6; /* a lead cut where the head ends */
+            text.p[text.n - tail] = 0x80; /* a continuation where the tail begins */
+            text.p[text.n - 1] = 0xf0; /* and an unfinished sequence at the very end */
+            int ok2 = preview_run(&text, head, tail, &out);
+            char note[96];
+            snprintf(note, sizeof note, "--- %zu bytes that are not UTF-8 are shown as U+FFFD", count_of(&out, fffd));
+            int said = utf8_ok(out.p, out.n) && count_of(&out, fffd) > 3 && has(&out, note);
+            free(out.p);
+            free(text.p);
+            if (!ok || !ok2)
+                FAILF("head %zu, tail %zu: split input gave another output, or the object differs", head, tail);
+            if (!clean)
+                FAILF("head %zu, tail %zu: a valid character was cut or replaced in the preview", head, tail);
+            if (!said)
+                FAILF("head %zu, tail %zu: invalid UTF-8 in the preview, or not counted and said", head, tail);
+        }
+    /* A JSON text: key names and the sample are cleaned too. */
+    bytes text = {0}, out = {0};
+    put(&text, "{\"k\xff\xfe\":[", 8);
+    for (int i = 0; text.n < 20000; i++) {
+        char rec[64];
+        put(&text, rec, (size_t)snprintf(rec, sizeof rec, "%s{\"v\":\"\xc0\xaf %d\"}", i ? "," : "", i));
+    }
+    put(&text, "]}", 2);
+    int ok = preview_run(&text, 2048, 1024, &out);
+    int clean = utf8_ok(out.p, out.n) && has(&out, "shape: JSON object") && has(&out, "not UTF-8");
+    free(out.p);
+    free(text.p);
+    ASSERT(ok);
+    ASSERT(clean);
+}
+
 int main(void)
 {
     h_seed();
@@ -1139,6 +1255,7 @@ int main(void)
     RUN(late_id);
     RUN(small_items);
     RUN(small_item_runs);
+    RUN(preview_utf8);
     RUN(message_framing);
     RUN(transcripts);
     RUN(allocation_failures);
