@@ -173,6 +173,8 @@ void spill__rw_free(spill_filter *f);
 
 /* rewrite.c, for group.c */
 void spill__rw_put_info(spill_filter *f, const spill__rw *r, spill_put_info *pi);
+/* What the handle's from: line says the payload came from (the method and tool). */
+const char *spill__rw_origin(const spill_filter *f, const spill__rw *r);
 void spill__pl_clear(spill_filter *f, rw_payload *pl); /* keeps its buffers */
 int spill__pl_process(spill_filter *f, rw_payload *pl, const unsigned char *p, size_t n);
 int spill__pl_fail(spill_filter *f, rw_payload *pl, int rc, const char *what);

@@ -203,7 +203,7 @@ int spill__group_end(spill_filter *f, spill__rw *r)
     in.view = pl->info.view;
     in.mime = pl->info.mime[0] ? pl->info.mime : "application/json";
     in.where = pl->where;
-    in.origin = f->origin;
+    in.origin = spill__rw_origin(f, r);
     in.tokens = tokens;
     in.lines = pl->info.lines;
     in.counter = counter;

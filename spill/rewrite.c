@@ -317,10 +317,7 @@ static int pl_commit(spill_filter *f, spill__rw *r, const char *mime)
     in.view = pl->info.view;
     in.mime = pl->info.mime[0] ? pl->info.mime : (mime ? mime : "application/octet-stream");
     in.where = pl->where;
-    in.origin = f->origin;
-    if (!f->origin[0] && !r->walk.msg.id_set && !r->id_early)
-        in.origin = "a request not known yet (the response's id comes after its output, past the "
-                    "bytes spill holds to wait for it)";
+    in.origin = spill__rw_origin(f, r);
     in.orig_uri = r->walk.item_uri;
     in.orig_mime = r->walk.item_mime;
     in.tokens = tokens;
@@ -494,6 +491,14 @@ static void set_origin(spill_filter *f)
     static const char *names[] = {"", "tools/call", "tasks/result", "resources/read", "prompts/get"};
     snprintf(f->origin, sizeof f->origin, "%s%s%s", names[f->cur_method], f->cur_tool[0] ? " " : "",
              f->cur_tool);
+}
+
+const char *spill__rw_origin(const spill_filter *f, const spill__rw *r)
+{
+    if (!f->origin[0] && !r->walk.msg.id_set && !r->id_early)
+        return "a request not known yet (the response's id comes after its output, past the bytes "
+               "spill holds to wait for it)";
+    return f->origin;
 }
 
 static int eligible(spill_filter *f, const spill__msg *m)
