@@ -125,8 +125,8 @@ int spill__group_item(spill_filter *f, spill__rw *r)
             r->broken = 1; /* as out would have been: the skeleton's cap */
             return 0;
         }
-        if (g->stage.len <= f->o.min_spill_bytes)
-            return 0;
+        if (g->n < 2 || g->stage.len <= f->o.min_spill_bytes)
+            return 0; /* one item alone stays as it came, as its payload is small */
         int rc = open_object(f, r);
         if (rc == 0)
             rc = spill__pl_process(f, &g->pl, (const unsigned char *)g->stage.p, g->stage.len);
