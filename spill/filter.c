@@ -761,8 +761,10 @@ int spill__emit_failure(spill_filter *f, const spill__msg *m, const char *why, c
     b.max = 1u << 20;
     spill__buf text = b;
     spill__buf_printf(&text, "[spill] The server's message could not be passed on: %s. ", why);
-    if (notes)
-        spill__buf_printf(&text, "spill stored what arrived (read it with spill_read or spill cat):\n%s", notes);
+    if (notes) { /* whole: a printf would cut a long list at its buffer */
+        spill__buf_printf(&text, "spill stored what arrived (read it with spill_read or spill cat):\n");
+        spill__buf_put(&text, notes, strlen(notes));
+    }
     else
         spill__buf_printf(&text, "No part of it could be stored.");
     if (m && m->id_set && !m->has_method) {

@@ -85,7 +85,7 @@ typedef struct spill__rw {
     uint64_t item_size;
     char item_mime[128];
     int spilled_any;
-    int id_early;                  /* the probe knew the message's id before the rewrite */
+    int id_early;                  /* the probe knew the message's id (or that it has none) */
     int structured_replaced;
     spill__buf notes;              /* ids stored, for a result that cannot be rewritten */
     /* The decision's counter, when all it counted is the first handoff_bytes bytes of

@@ -654,7 +654,7 @@ int spill__rw_begin(spill_filter *f)
     f->origin[0] = 0;
     /* The probe held a single message until its id came: the rescan meets the
      * payloads before the id again, but what they came from is known already. */
-    r->id_early = d->nmsgs <= 1 && d->id_looked;
+    r->id_early = d->nmsgs <= 1 && (d->id_looked || d->walk->msg_depth < 0); /* or saw it all */
     if (r->id_early && f->cur_method != METHOD_OTHER)
         set_origin(f);
     return 0;
