@@ -764,9 +764,9 @@ int spill__emit_failure(spill_filter *f, const spill__msg *m, const char *why, c
     if (notes) { /* whole: a printf would cut a long list at its buffer */
         spill__buf_printf(&text, "spill stored what arrived (read it with spill_read or spill cat):\n");
         spill__buf_put(&text, notes, strlen(notes));
-    }
-    else
+    } else {
         spill__buf_printf(&text, "No part of it could be stored.");
+    }
     if (m && m->id_set && !m->has_method) {
         spill__buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
         if (m->id[0] == 'n')
