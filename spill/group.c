@@ -122,7 +122,7 @@ int spill__group_item(spill_filter *f, spill__rw *r)
         if (g->stage.oom)
             return spill__ferror(f, SPILL_E_NOMEM, r->pos, "out of memory grouping small items");
         if (g->stage.full) {
-            r->broken = 1; /* as out would have been: the skeleton's cap */
+            r->out.full = 1; /* an item past the skeleton's cap: as out would have been */
             return 0;
         }
         if (g->n < 2 || g->stage.len <= f->o.min_spill_bytes)
