@@ -25,6 +25,7 @@ typedef struct req_entry {
 typedef struct rw_payload {
     spill__slot slot;
     int active, spilling, failed, done, deferred; /* deferred: committed at the item's end */
+    int absorbed;                  /* its item went into a run's object as raw JSON */
     char where[96];
     unsigned char *raw;            /* raw JSON of the value while small */
     size_t raw_len, raw_cap;
@@ -78,6 +79,8 @@ typedef struct spill__rw {
     rw_member mem[32];
     int item_overflow;
     int item_big;                  /* a payload of the item is being (or was) spilled */
+    int item_absorbed;             /* the item is going into the run's object (group.c) */
+    uint64_t handle_bytes;         /* of the handles rendered in this result */
     rw_group grp;
     spill__buf handle;             /* the handle text of the last payload committed */
     spill__buf item_text;          /* the handles of the current item's payloads */
@@ -190,6 +193,14 @@ int spill__group_item(spill_filter *f, spill__rw *r);
 /* Whether this event (a value in the run's array that is not one of its items, or the
  * array's end) ends the run. */
 int spill__group_breaks(const spill__rw *r, const spill__scan_ev *ev);
+/* At a payload that would be spilled on its own: once this result's handles pass
+ * SPILL__ABSORB_AFTER bytes, its text item joins the run instead (raw JSON and all),
+ * so a result of many medium items gets one handle, not one each. 1 if it did, 0 if
+ * not, or an error. */
+int spill__group_absorb(spill_filter *f, spill__rw *r);
+#define SPILL__ABSORB_AFTER (16u << 10)
+/* Raw bytes of an absorbed payload, for the run's object. */
+int spill__group_raw(spill_filter *f, spill__rw *r, const unsigned char *p, size_t n);
 /* Ends the run: one that passed min_spill_bytes is stored and its handle, as one item,
  * takes its place in out (an item in progress after it shifts); a smaller one stays. */
 int spill__group_end(spill_filter *f, spill__rw *r);

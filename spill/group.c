@@ -52,12 +52,10 @@ void spill__group_free(spill_filter *f, spill__rw *r)
     memset(g, 0, sizeof *g);
 }
 
-/* An item that may join a run: a content or contents item kept as it came, and not
- * an image or audio (a "data" member). */
-static int joins(const spill__rw *r)
+/* A content or contents item that is not an image or audio (a "data" member). */
+static int joinable_kind(const spill__rw *r)
 {
-    if ((r->item_role != R_CITEM && r->item_role != R_RITEM) || r->item_rebuild || r->item_spilled ||
-        r->item_big)
+    if (r->item_role != R_CITEM && r->item_role != R_RITEM)
         return 0;
     if (!strcmp(r->walk.item_type, "image") || !strcmp(r->walk.item_type, "audio"))
         return 0;
@@ -65,6 +63,12 @@ static int joins(const spill__rw *r)
         if (r->mem[i].key == K_DATA)
             return 0;
     return 1;
+}
+
+/* An item that may join a run as it ends: one kept as it came. */
+static int joins(const spill__rw *r)
+{
+    return joinable_kind(r) && !r->item_rebuild && !r->item_spilled && !r->item_big;
 }
 
 static int open_object(spill_filter *f, spill__rw *r)
@@ -94,9 +98,67 @@ static int open_object(spill_filter *f, spill__rw *r)
     return 0;
 }
 
+int spill__group_raw(spill_filter *f, spill__rw *r, const unsigned char *p, size_t n)
+{
+    return spill__pl_process(f, &r->grp.pl, p, n);
+}
+
+/* Moves out[from..] (bytes of the absorbed item) into the run's object. */
+static int take_out(spill_filter *f, spill__rw *r, size_t from)
+{
+    int rc = spill__pl_process(f, &r->grp.pl, (const unsigned char *)r->out.p + from, r->out.len - from);
+    r->out.len = r->grp.at;
+    return rc;
+}
+
+int spill__group_absorb(spill_filter *f, spill__rw *r)
+{
+    rw_group *g = &r->grp;
+    rw_payload *pl = &r->pl;
+    int rc;
+    if (!r->item_absorbed) {
+        if (r->item_depth < 0 || r->handle_bytes <= SPILL__ABSORB_AFTER || r->item_big ||
+            (pl->slot != S_TEXT_INPLACE && pl->slot != S_TEXT_REBUILD) || !joinable_kind(r))
+            return 0;
+        if (g->n && (g->role != r->item_role || g->depth != r->item_depth) && (rc = spill__group_end(f, r)) != 0)
+            return rc;
+        if (g->n == 0) {
+            g->at = r->item_start;
+            g->first = r->item_index;
+            g->role = r->item_role;
+            g->depth = r->item_depth;
+        }
+        if (!g->open) { /* the run so far was staged (its items are in out, from g->at) */
+            if ((rc = open_object(f, r)) != 0)
+                return rc;
+            rc = spill__pl_process(f, &g->pl, (const unsigned char *)g->stage.p, g->stage.len);
+            g->stage.len = 0;
+            if (rc)
+                return rc;
+        }
+        const char *sep = g->n ? ",\n" : "[";
+        if ((rc = spill__pl_process(f, &g->pl, (const unsigned char *)sep, strlen(sep))) != 0 ||
+            (rc = take_out(f, r, r->item_start)) != 0)
+            return rc;
+        r->item_absorbed = 1;
+    } else if ((rc = take_out(f, r, g->at)) != 0) { /* a later payload of the same item */
+        return rc;
+    }
+    /* The payload's raw JSON so far; pl_raw sends the rest, item_end what follows it. */
+    pl->absorbed = pl->spilling = 1;
+    rc = spill__pl_process(f, &g->pl, pl->raw, pl->raw_len);
+    return rc ? rc : 1;
+}
+
 int spill__group_item(spill_filter *f, spill__rw *r)
 {
     rw_group *g = &r->grp;
+    if (r->item_absorbed) { /* the rest of it */
+        r->item_absorbed = 0;
+        g->last = r->item_index;
+        g->n++;
+        return take_out(f, r, g->at);
+    }
     if (!joins(r))
         return spill__group_end(f, r);
     if (g->n && (g->role != r->item_role || g->depth != r->item_depth)) {
@@ -193,7 +255,7 @@ int spill__group_end(spill_filter *f, spill__rw *r)
         if (rc)
             spill__pl_fail(f, pl, rc, "storing the object");
     }
-    snprintf(pl->where, sizeof pl->where, "%s[%d..%d] (%d small items, stored as a JSON array, one a line)",
+    snprintf(pl->where, sizeof pl->where, "%s[%d..%d] (%d items, stored as a JSON array, one a line)",
              g->role == R_RITEM ? "contents" : "content", g->first, g->last, g->n);
     r->handle.len = 0;
     r->handle.full = 0;
@@ -211,6 +273,7 @@ int spill__group_end(spill_filter *f, spill__rw *r)
     in.pv = &pl->pv;
     if (spill__handle_text(&r->handle, &in) != 0 && r->handle.oom)
         return spill__ferror(f, SPILL_E_NOMEM, 0, "out of memory rendering a handle");
+    r->handle_bytes += r->handle.len;
     /* The item that takes the run's place. */
     spill__buf b = {0};
     b.realloc = spill__frealloc;
@@ -228,7 +291,7 @@ int spill__group_end(spill_filter *f, spill__rw *r)
         if (!pl->failed && spill__links_enabled(f)) {
             spill__buf_printf(&b, ",{\"type\":\"resource_link\",\"uri\":\"spill://%s\",\"name\":\"spill-%s\","
                               "\"mimeType\":\"application/json\",\"size\":%llu,\"description\":\"The "
-                              "small items, stored by spill as one JSON array; read it with "
+                              "items, stored by spill as one JSON array; read it with "
                               "resources/read, spill_read, spill_jq or spill cat.\"}",
                               pl->info.id, pl->info.id, (unsigned long long)pl->info.raw_size);
         }

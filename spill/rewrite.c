@@ -74,9 +74,12 @@ void spill__rw_put_info(spill_filter *f, const spill__rw *r, spill_put_info *pi)
 static int start_spill(spill_filter *f, spill__rw *r)
 {
     rw_payload *pl = &r->pl;
+    /* Past a few handles, an item joins the run as it is instead (group.c). */
+    int rc = spill__group_absorb(f, r);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
     /* A run of small items before this one ends here (stored, its handle put in place). */
-    int rc = spill__group_end(f, r);
-    if (rc)
+    if ((rc = spill__group_end(f, r)) != 0)
         return rc;
     if (r->item_depth >= 0)
         r->item_big = 1;
@@ -174,6 +177,8 @@ static int process(spill_filter *f, rw_payload *pl, const unsigned char *p, size
 static int pl_data(spill_filter *f, spill__rw *r, const unsigned char *p, size_t n)
 {
     rw_payload *pl = &r->pl;
+    if (pl->absorbed)
+        return 0; /* its raw JSON goes to the run's object (pl_raw) */
     /* After a store failure the bytes still pass through process(): the preview and
      * the size the result reports must not depend on where the failure struck. */
     if (pl->spilling)
@@ -193,7 +198,7 @@ static int pl_data(spill_filter *f, spill__rw *r, const unsigned char *p, size_t
         return 0;
     }
     int rc = start_spill(f, r);
-    return rc ? rc : process(f, pl, p, n);
+    return rc || pl->absorbed ? rc : process(f, pl, p, n);
 }
 
 /* Raw JSON bytes of the payload value: staged while small (to keep it inline), or the
@@ -210,8 +215,10 @@ static int pl_raw(spill_filter *f, spill__rw *r, uint64_t upto)
     size_t n = (size_t)(upto - from);
     r->copied = upto;
     int rc = 0;
-    if (pl->slot == S_STRUCTURED)
+    if (pl->slot == S_STRUCTURED && !pl->absorbed)
         rc = pl_data(f, r, p, n);
+    if (pl->absorbed)
+        return rc ? rc : spill__group_raw(f, r, p, n);
     if (pl->spilling)
         return rc;
     if (pl->raw_len + n > pl->raw_cap) {
@@ -219,7 +226,7 @@ static int pl_raw(spill_filter *f, spill__rw *r, uint64_t upto)
          * the scanner may hold back; kept as a guard, never as a decision. */
         if ((rc = start_spill(f, r)) != 0)
             return rc;
-        return 0;
+        return pl->absorbed ? spill__group_raw(f, r, p, n) : 0;
     }
     memcpy(pl->raw + pl->raw_len, p, n);
     pl->raw_len += n;
@@ -328,6 +335,7 @@ static int pl_commit(spill_filter *f, spill__rw *r, const char *mime)
     in.pv = &pl->pv;
     if (spill__handle_text(&r->handle, &in) != 0 && r->handle.oom)
         return spill__ferror(f, SPILL_E_NOMEM, 0, "out of memory rendering a handle");
+    r->handle_bytes += r->handle.len;
     /* An item rebuilt as text carries the handles of all its payloads. */
     if (r->item_depth >= 0) {
         if (r->item_text.len)
@@ -358,6 +366,8 @@ static int pl_end(spill_filter *f, spill__rw *r, uint64_t end)
     r->copied = end;
     pl->active = 0;
     pl->done = 1;
+    if (pl->absorbed)
+        return 0; /* all of it is in the run's object */
     if (!pl->spilling) { /* small: the value stays exactly as it was */
         spill__buf_put(&r->out, pl->raw, pl->raw_len);
         return 0;
@@ -556,7 +566,7 @@ static int rw_cb(void *ud, const spill__scan_ev *ev)
         r->item_start = r->out.len;
         r->item_nmem = 0;
         r->item_overflow = 0;
-        r->item_rebuild = r->item_spilled = r->item_big = 0;
+        r->item_rebuild = r->item_spilled = r->item_big = r->item_absorbed = 0;
         r->item_index = r->walk.item_index;
         r->item_text.len = 0;
         return 0;
@@ -651,6 +661,8 @@ int spill__rw_begin(spill_filter *f)
     r->item_depth = -1;
     r->item_role = 0;
     r->spilled_any = r->structured_replaced = 0;
+    r->handle_bytes = 0;
+    r->item_absorbed = 0;
     f->origin[0] = 0;
     /* The probe held a single message until its id came: the rescan meets the
      * payloads before the id again, but what they came from is known already. */

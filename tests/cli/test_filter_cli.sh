@@ -88,7 +88,7 @@ assert m["id"] == 5 and "isError" not in m["result"], out[:300]
 t = m["result"]["content"][0]["text"]
 n, tool = int(sys.argv[2]), sys.argv[3]
 origin = "a request not known yet" if tool == "unknown" else "tools/call " + tool
-assert "from: content[0..%d] (%d small items, stored as a JSON array, one a line) of %s" % (n - 1, n, origin) in t, t[:600]
+assert "from: content[0..%d] (%d items, stored as a JSON array, one a line) of %s" % (n - 1, n, origin) in t, t[:600]
 print(re.search(r"id: ([0-9a-f]{32})", t).group(1))
 PY
   "$SPILL" --store "$S" cat "$(cat "$T/id5")" 2>/dev/null | python3 -c '
