@@ -31,7 +31,7 @@ LDFLAGS ?=
 ALL_LDFLAGS := $(SAN) $(LDFLAGS)
 
 LIB_SRC := spill/error.c spill/objfmt.c spill/writer.c spill/objread.c spill/store.c spill/scan.c spill/tokens.c \
-           spill/walk.c spill/preview.c spill/filter.c spill/rewrite.c spill/sink.c \
+           spill/walk.c spill/preview.c spill/filter.c spill/rewrite.c spill/group.c spill/sink.c \
            spill/maintain.c index/index.c
 LIB_SRC += spill/image.c spill/imgscale.c spill/imgfilter.c
 LIB_SRC += spill/bpe.c

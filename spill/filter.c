@@ -288,6 +288,17 @@ static int copy_rules(spill_filter *f, const spill_rule *rules, size_t n)
     return 0;
 }
 
+/* The highest threshold a message may get: the default, or a tool or server rule that
+ * raises it (client rules only cap). The inline budget must hold a result that large. */
+static uint64_t highest_threshold(const spill_filter_opts *o)
+{
+    uint64_t t = o->threshold_tokens;
+    for (size_t i = 0; i < o->nrules; i++)
+        if (!o->rules[i].client && o->rules[i].threshold_tokens > t)
+            t = o->rules[i].threshold_tokens;
+    return t;
+}
+
 static size_t auto_budget(uint64_t threshold)
 {
     uint64_t b = threshold > (64u << 20) / 16 ? (64u << 20) : threshold * 16;
@@ -298,7 +309,7 @@ int spill_filter_reconfigure(spill_filter *f, const spill_filter_opts *o)
 {
     if (!o || o->threshold_tokens == 0 || o->min_spill_bytes == 0)
         return SPILL_E_INVAL;
-    size_t budget = o->inline_budget ? o->inline_budget : auto_budget(o->threshold_tokens);
+    size_t budget = o->inline_budget ? o->inline_budget : auto_budget(highest_threshold(o));
     if (budget != f->o.inline_budget && !f->d[SPILL_S2C].in_msg) {
         unsigned char *nb = spill__falloc(f, budget);
         if (!nb)
@@ -350,7 +361,7 @@ int spill_filter_new(spill_filter **out, const spill_filter_opts *o)
     f->o.sink = &f->sink;
     f->counter = o->counter ? o->counter : spill_estimator("claude");
     if (!f->o.inline_budget)
-        f->o.inline_budget = auto_budget(o->threshold_tokens);
+        f->o.inline_budget = auto_budget(highest_threshold(o));
     f->o.rules = NULL;
     f->o.nrules = 0;
     if (copy_rules(f, o->rules, o->nrules) != 0) {
@@ -439,23 +450,27 @@ static void learn_response(spill_filter *f, const spill__msg *m)
         snprintf(f->protocol, sizeof f->protocol, "%s", m->protocol);
 }
 
-/* Looks the response's id up once it is known: sets eligibility and threshold. */
-static void probe_id(spill_filter *f, dirstate *d)
+/* Looks the response's id up once it is known: sets eligibility and threshold.
+ * Returns 1 when it did so now. */
+static int probe_id(spill_filter *f, dirstate *d)
 {
     spill__msg *m = &d->walk->msg;
     if (d->id_looked || !m->id_set || d->walk->capturing)
-        return;
+        return 0;
     d->id_looked = 1;
     req_entry *e = spill__map_get(f, m->id);
     if (e && e->method == METHOD_OTHER)
         d->elig_no = 1;
+    /* The tool's own threshold, which a tool rule may set above the default. In a
+     * batch (one decision for all its messages) the lowest of theirs holds. */
     uint64_t t = threshold_for(f, e ? e->tool : NULL);
-    if (t < d->threshold)
+    if (d->nmsgs <= 1 || t < d->threshold)
         d->threshold = t;
     if (e) {
         f->cur_method = e->method;
         snprintf(f->cur_tool, sizeof f->cur_tool, "%s", e->tool);
     }
+    return 1;
 }
 
 enum { DECIDED_REWRITE = 2, DECIDED_PASS = 3 };
@@ -542,9 +557,19 @@ static int probe_cb(void *ud, const spill__scan_ev *ev)
     spill__walk *w = d->walk;
     int begin;
     spill__slot slot = spill__walk_event(w, ev, &begin);
-    if (begin) /* each message of a batch is judged on its own */
+    if (begin) { /* each message of a batch is judged on its own */
         d->id_looked = d->elig_no = 0;
-    probe_id(f, d);
+        d->nmsgs++;
+    }
+    int rc;
+    if (probe_id(f, d) && d->payload_seen && !d->elig_no) {
+        /* The id came after (some of) the payload, as Playwright MCP sends it: the
+         * decision held for it is taken now, with the tool's threshold. */
+        if (!d->counter && d->lazy_len && !lazy_ok(f, d, 0) && (rc = start_counting(f, d, ev->off)) != 0)
+            return rc;
+        if (over(f, d))
+            return DECIDED_REWRITE;
+    }
     if (w->msg.has_method || w->msg.has_error || !strcmp(w->msg.result_type, "input_required"))
         d->elig_no = 1;
     if (d->elig_no && ev->depth >= 0 && w->msg_depth == 0 && !d->payload_seen)
@@ -564,7 +589,6 @@ static int probe_cb(void *ud, const spill__scan_ev *ev)
     }
     if (d->pl_slot == S_NONE)
         return 0;
-    int rc;
     if (d->pl_slot != S_STRUCTURED && ev->tok == SPILL__TOK_STR_CHUNK) {
         if ((rc = d->pl_img ? count_image(f, d, ev, 0) : count_payload(f, d, ev->s, ev->n, ev->off)) != 0)
             return rc;
@@ -584,7 +608,9 @@ static int probe_cb(void *ud, const spill__scan_ev *ev)
     }
     if (!d->counter && d->lazy_len && !lazy_ok(f, d, 0) && (rc = start_counting(f, d, ev->off)) != 0)
         return rc; /* the threshold dropped under the bound */
-    return over(f, d) ? DECIDED_REWRITE : 0;
+    /* Over, but whose result it is (and so its threshold) is not known yet: held while
+     * it fits in the inline budget, until its id comes or the message ends. */
+    return over(f, d) && d->id_looked ? DECIDED_REWRITE : 0;
 }
 
 /* ---- per-message flow (server to client) ---- */
@@ -634,6 +660,7 @@ static int msg_begin(spill_filter *f, spill_dir dir)
     d->npayloads = 0;
     d->img_tokens = 0;
     d->pl_img = d->img_force = 0;
+    d->nmsgs = 0;
     if (!f->base_valid) { /* rules are re-read only when client or server change */
         f->base_threshold = threshold_for(f, NULL);
         f->base_valid = 1;
@@ -763,10 +790,12 @@ int spill__emit_failure(spill_filter *f, const spill__msg *m, const char *why, c
     b.max = 1u << 20;
     spill__buf text = b;
     spill__buf_printf(&text, "[spill] The server's message could not be passed on: %s. ", why);
-    if (notes)
-        spill__buf_printf(&text, "spill stored what arrived (read it with spill_read or spill cat):\n%s", notes);
-    else
+    if (notes) { /* whole: a printf would cut a long list at its buffer */
+        spill__buf_printf(&text, "spill stored what arrived (read it with spill_read or spill cat):\n");
+        spill__buf_put(&text, notes, strlen(notes));
+    } else {
         spill__buf_printf(&text, "No part of it could be stored.");
+    }
     if (m && m->id_set && !m->has_method) {
         spill__buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
         if (m->id[0] == 'n')

@@ -27,6 +27,7 @@ typedef struct rw_payload {
     spill__slot slot;
     int active, spilling, failed, done, deferred; /* deferred: committed at the item's end */
     int img;                       /* an image candidate, kept by imgfilter.c */
+    int absorbed;                  /* its item went into a run's object as raw JSON */
     char where[96];
     unsigned char *raw;            /* raw JSON of the value while small */
     size_t raw_len, raw_cap;
@@ -51,6 +52,17 @@ typedef struct rw_payload {
 
 typedef struct rw_member { size_t a, b; uint8_t key; } rw_member;
 
+/* A run of consecutive small items of a large result (each kept inline on its own),
+ * stored together as one object once the run passes min_spill_bytes (group.c). */
+typedef struct rw_group {
+    rw_payload pl;                 /* the object: counted, previewed, written as a payload */
+    spill__buf stage;              /* the run as it will be stored, until it is that large */
+    size_t at;                     /* where in out the run begins */
+    int n, first, last;            /* items in the run; the first and last one's index */
+    int role, depth;               /* the items' role and depth */
+    int open;                      /* the object is begun; the run's items left out */
+} rw_group;
+
 typedef struct spill__rw {
     spill__scan sc;
     spill__walk walk;
@@ -68,12 +80,17 @@ typedef struct spill__rw {
     size_t item_start;
     rw_member mem[32];
     int item_overflow;
+    int item_big;                  /* a payload of the item is being (or was) spilled */
+    int item_absorbed;             /* the item is going into the run's object (group.c) */
+    uint64_t handle_bytes;         /* of the handles rendered in this result */
+    rw_group grp;
     spill__buf handle;             /* the handle text of the last payload committed */
     spill__buf item_text;          /* the handles of the current item's payloads */
     char item_id[SPILL_ID_HEX + 1];
     uint64_t item_size;
     char item_mime[128];
     int spilled_any;
+    int id_early;                  /* the probe knew the message's id (or that it has none) */
     int structured_replaced;
     spill__buf notes;              /* ids stored, for a result that cannot be rewritten */
     /* The decision's counter, when all it counted is the first handoff_bytes bytes of
@@ -104,6 +121,7 @@ typedef struct dirstate {
     int pl_slot, pl_depth;
     uint64_t pl_off;
     int npayloads, first_slot;     /* payloads begun in the message; the first one's slot */
+    int nmsgs;                     /* messages begun in the line (more than 1: a batch) */
     uint64_t first_off;
     /* image data counted by its pixels (imgfilter.h), not as text */
     spill__imgcount imgc;
@@ -165,6 +183,37 @@ void spill__rw_free(spill_filter *f);
 /* Begins storing the current payload from already decoded bytes (imgfilter.c); the
  * payload is spilling after it, and later base64 goes through the usual path. */
 int spill__rw_spill_decoded(spill_filter *f, const unsigned char *p, size_t n);
+
+/* rewrite.c, for group.c */
+void spill__rw_put_info(spill_filter *f, const spill__rw *r, spill_put_info *pi);
+/* What the handle's from: line says the payload came from (the method and tool). */
+const char *spill__rw_origin(const spill_filter *f, const spill__rw *r);
+void spill__pl_clear(spill_filter *f, rw_payload *pl); /* keeps its buffers */
+int spill__pl_process(spill_filter *f, rw_payload *pl, const unsigned char *p, size_t n);
+int spill__pl_fail(spill_filter *f, rw_payload *pl, int rc, const char *what);
+uint64_t spill__pl_tokens(const rw_payload *pl);
+
+/* group.c: runs of small items. */
+int spill__group_init(spill_filter *f, spill__rw *r);
+void spill__group_reset(spill_filter *f, spill__rw *r);
+void spill__group_free(spill_filter *f, spill__rw *r);
+/* The item just ended (out[item_start..]) and kept as it came: a small one joins the
+ * run, any other ends it. */
+int spill__group_item(spill_filter *f, spill__rw *r);
+/* Whether this event (a value in the run's array that is not one of its items, or the
+ * array's end) ends the run. */
+int spill__group_breaks(const spill__rw *r, const spill__scan_ev *ev);
+/* At a payload that would be spilled on its own: once this result's handles pass
+ * SPILL__ABSORB_AFTER bytes, its text item joins the run instead (raw JSON and all),
+ * so a result of many medium items gets one handle, not one each. 1 if it did, 0 if
+ * not, or an error. */
+int spill__group_absorb(spill_filter *f, spill__rw *r);
+#define SPILL__ABSORB_AFTER (16u << 10)
+/* Raw bytes of an absorbed payload, for the run's object. */
+int spill__group_raw(spill_filter *f, spill__rw *r, const unsigned char *p, size_t n);
+/* Ends the run: one that passed min_spill_bytes is stored and its handle, as one item,
+ * takes its place in out (an item in progress after it shifts); a smaller one stays. */
+int spill__group_end(spill_filter *f, spill__rw *r);
 
 /* The name a counter state's count goes by (a counter may say it went over to
  * estimating), and its final count (after finish, for counters that hold text back). */

@@ -88,6 +88,18 @@ int spill__buf_json(spill__buf *b, const char *s, size_t n)
 
 /* ---- shape ---- */
 
+static size_t utf8_cut_tail(const unsigned char *p, size_t n);
+
+/* Copies a key's name, cut to fit at a character's end. */
+static void key_name(char dst[SPILL__SHAPE_NAME], const spill__scan_ev *ev)
+{
+    size_t n = ev->n < SPILL__SHAPE_NAME - 1 ? ev->n : SPILL__SHAPE_NAME - 1;
+    if (n < ev->n)
+        n -= utf8_cut_tail((const unsigned char *)ev->s, n);
+    memcpy(dst, ev->s, n);
+    dst[n] = 0;
+}
+
 static char type_of(spill__tok t)
 {
     switch (t) {
@@ -125,9 +137,7 @@ static int shape_cb(void *ud, const spill__scan_ev *ev)
         if (ev->tok == SPILL__TOK_KEY && ev->depth == 1) {
             s->top_count++;
             if (s->nkeys < SPILL__SHAPE_KEYS) {
-                size_t n = ev->n < SPILL__SHAPE_NAME - 1 ? ev->n : SPILL__SHAPE_NAME - 1;
-                memcpy(s->keys[s->nkeys].name, ev->s, n);
-                s->keys[s->nkeys].name[n] = 0;
+                key_name(s->keys[s->nkeys].name, ev);
                 s->keys[s->nkeys].type = 0;
                 s->keys[s->nkeys].count = 0;
                 s->nkeys++;
@@ -155,9 +165,7 @@ static int shape_cb(void *ud, const spill__scan_ev *ev)
             }
         } else if (ev->tok == SPILL__TOK_KEY && ev->depth == 2 && s->top_count == 1 &&
                    s->nkeys < SPILL__SHAPE_KEYS) {
-            size_t n = ev->n < SPILL__SHAPE_NAME - 1 ? ev->n : SPILL__SHAPE_NAME - 1;
-            memcpy(s->keys[s->nkeys].name, ev->s, n);
-            s->keys[s->nkeys].name[n] = 0;
+            key_name(s->keys[s->nkeys].name, ev);
             s->nkeys++;
         }
     }
@@ -304,6 +312,70 @@ static const char *num(uint64_t v, char buf[32])
     return buf;
 }
 
+/* ---- the server's bytes in the handle: valid UTF-8 only ---- */
+
+/* Length (1..4) of the well-formed UTF-8 sequence at p[0..n) (no overlongs, surrogates
+ * or code points past U+10FFFF, as jansson and spill_read take it), 0 if there is none. */
+static size_t u8_seq(const unsigned char *p, size_t n)
+{
+    const unsigned c = p[0];
+    if (c < 0x80)
+        return 1;
+    const size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        const unsigned d = p[i];
+        if ((d & 0xc0) != 0x80 || (i == 1 && ((c == 0xe0 && d < 0xa0) || (c == 0xed && d > 0x9f) ||
+                                              (c == 0xf0 && d < 0x90) || (c == 0xf4 && d > 0x8f))))
+            return 0;
+    }
+    return len;
+}
+
+/* Appends p[0..n) with each byte that is not part of well-formed UTF-8 as U+FFFD, as
+ * spill_read shows them; *bad counts those bytes. A server's bytes never reach the
+ * agent as they are: its client (and jansson) may reject invalid UTF-8. */
+static int put_clean(spill__buf *b, const void *data, size_t n, uint64_t *bad)
+{
+    const unsigned char *p = data;
+    size_t run = 0, i = 0;
+    int rc = 0;
+    while (i < n) {
+        const size_t k = u8_seq(p + i, n - i);
+        if (k) {
+            i += k;
+            continue;
+        }
+        rc |= spill__buf_put(b, p + run, i - run);
+        rc |= spill__buf_put(b, "\xef\xbf\xbd", 3);
+        ++*bad;
+        run = ++i;
+    }
+    rc |= spill__buf_put(b, p + run, n - run);
+    return rc ? -1 : 0;
+}
+
+/* A NUL-terminated copy of s made valid as put_clean makes it, cut to fit (at a
+ * character's end) into dst[0..cap); returns dst. */
+static const char *clean_str(char *dst, size_t cap, const char *s, uint64_t *bad)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    const size_t n = strlen((const char *)p);
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        const size_t k = u8_seq(p + i, n - i), m = k ? k : 3;
+        if (o + m >= cap)
+            break;
+        memcpy(dst + o, k ? (const void *)(p + i) : "\xef\xbf\xbd", m);
+        o += m;
+        *bad += !k;
+        i += k ? k : 1;
+    }
+    dst[o] = 0;
+    return dst;
+}
+
 /* Bytes at the end of p[0..n) that start an unfinished UTF-8 sequence. */
 static size_t utf8_cut_tail(const unsigned char *p, size_t n)
 {
@@ -331,15 +403,16 @@ static const char *type_name(char t)
     }
 }
 
-static int shape_text(spill__buf *b, const spill__shape *s)
+static int shape_text(spill__buf *b, const spill__shape *s, uint64_t *bad)
 {
-    char n1[32];
+    char n1[32], name[3 * SPILL__SHAPE_NAME + 8];
     int rc = 0;
     if (s->top == 'o') {
         rc |= spill__buf_printf(b, "shape: JSON object with %s key%s:", num(s->top_count, n1),
                                 s->top_count == 1 ? "" : "s");
         for (int i = 0; i < s->nkeys; i++) {
-            rc |= spill__buf_printf(b, "%s \"%s\" (%s", i ? "," : "", s->keys[i].name,
+            rc |= spill__buf_printf(b, "%s \"%s\" (%s", i ? "," : "",
+                                    clean_str(name, sizeof name, s->keys[i].name, bad),
                                     type_name(s->keys[i].type));
             if (s->keys[i].type == 'a')
                 rc |= spill__buf_printf(b, " of %s", num(s->keys[i].count, n1));
@@ -356,7 +429,8 @@ static int shape_text(spill__buf *b, const spill__shape *s)
         if (s->nkeys) {
             rc |= spill__buf_printf(b, "; keys of the first:");
             for (int i = 0; i < s->nkeys; i++)
-                rc |= spill__buf_printf(b, "%s %s", i ? "," : "", s->keys[i].name);
+                rc |= spill__buf_printf(b, "%s %s", i ? "," : "",
+                                        clean_str(name, sizeof name, s->keys[i].name, bad));
         }
     } else {
         rc |= spill__buf_printf(b, "shape: a JSON %s", type_name(s->top));
@@ -364,17 +438,37 @@ static int shape_text(spill__buf *b, const spill__shape *s)
     rc |= spill__buf_put(b, "\n", 1);
     if (s->sample_len) {
         size_t n = s->sample_len - utf8_cut_tail((const unsigned char *)s->sample, s->sample_len);
-        rc |= spill__buf_printf(b, "sample %s: ", s->sample_path);
-        rc |= spill__buf_put(b, s->sample, n);
+        rc |= spill__buf_printf(b, "sample %s: ", clean_str(name, sizeof name, s->sample_path, bad));
+        rc |= put_clean(b, s->sample, n, bad);
         rc |= spill__buf_printf(b, "%s\n", s->sample_cut ? " [...]" : "");
     }
     return rc ? -1 : 0;
+}
+
+/* Says how many bytes were shown as U+FFFD, as spill_read does, if any were. */
+static int say_bad(spill__buf *b, uint64_t bad)
+{
+    char n1[32];
+    if (!bad)
+        return 0;
+    return spill__buf_printf(b, "--- %s byte%s that %s not UTF-8 %s shown as U+FFFD (spill cat gives the "
+                                "exact bytes) ---\n", num(bad, n1), bad == 1 ? "" : "s",
+                             bad == 1 ? "is" : "are", bad == 1 ? "is" : "are");
 }
 
 int spill__handle_text(spill__buf *b, const spill__handle_in *in)
 {
     const spill__preview *p = in->pv;
     char n1[32], n2[32], n3[32], n4[32];
+    /* What came from the server (or client) is made valid UTF-8, and the handle says how
+     * many bytes were not: 3 bytes out for each byte in, at most. */
+    uint64_t bad = 0;
+    char where[3 * 96 + 1], origin[3 * 300 + 1], mime[3 * 128 + 1], ouri[3 * 256 + 1], omime[3 * 128 + 1];
+    clean_str(where, sizeof where, in->where, &bad);
+    clean_str(origin, sizeof origin, in->origin, &bad);
+    clean_str(mime, sizeof mime, in->mime, &bad);
+    clean_str(ouri, sizeof ouri, in->orig_uri, &bad);
+    clean_str(omime, sizeof omime, in->orig_mime, &bad);
     /* Lines come from the store, which counts them anyway (the line index): counting
      * here too cost a pass over every payload byte. Unknown after a store failure. */
     const int know_lines = !in->error;
@@ -386,9 +480,8 @@ int spill__handle_text(spill__buf *b, const spill__handle_in *in)
                                    "again (narrower, or once the store is fixed) for the rest. spill, "
                                    "not the server, shortened it.\n", in->error);
         rc |= spill__buf_printf(b, "size: %s bytes%s\n", num(p->bytes, n1), in->binary ? " of binary data" : "");
-        if (in->where && *in->where)
-            rc |= spill__buf_printf(b, "from: %s%s%s\n", in->where, in->origin && *in->origin ? " of " : "",
-                                    in->origin ? in->origin : "");
+        if (*where)
+            rc |= spill__buf_printf(b, "from: %s%s%s\n", where, *origin ? " of " : "", origin);
         goto preview;
     }
     rc |= spill__buf_printf(b, "[spill] This output was too large for the context, so spill stored "
@@ -396,20 +489,19 @@ int spill__handle_text(spill__buf *b, const spill__handle_in *in)
                                "as shown below. spill, not the server, shortened it.\n");
     rc |= spill__buf_printf(b, "id: %s\n", in->id);
     if (in->binary)
-        rc |= spill__buf_printf(b, "size: %s bytes of binary data (%s)\n", num(p->bytes, n1), in->mime);
+        rc |= spill__buf_printf(b, "size: %s bytes of binary data (%s)\n", num(p->bytes, n1), mime);
     else
         rc |= spill__buf_printf(b, "size: %s bytes, %s lines, about %s tokens (%s); %s\n",
                                 num(p->bytes, n1), num(lines, n2), num(in->tokens, n3), in->counter,
-                                in->mime);
-    if (in->where && *in->where)
-        rc |= spill__buf_printf(b, "from: %s%s%s\n", in->where, in->origin && *in->origin ? " of " : "",
-                                in->origin ? in->origin : "");
-    if (in->orig_uri && *in->orig_uri)
-        rc |= spill__buf_printf(b, "resource: %s%s%s\n", in->orig_uri,
-                                in->orig_mime && *in->orig_mime ? " " : "",
-                                in->orig_mime ? in->orig_mime : "");
+                                mime);
+    if (*where)
+        rc |= spill__buf_printf(b, "from: %s%s%s\n", where, *origin ? " of " : "", origin);
+    if (*ouri) {
+        rc |= spill__buf_printf(b, "resource: %s", ouri);
+        rc |= spill__buf_printf(b, "%s%s\n", *omime ? " " : "", omime);
+    }
     if (p->json && p->shape.state == 1)
-        rc |= shape_text(b, &p->shape);
+        rc |= shape_text(b, &p->shape, &bad);
     rc |= spill__buf_printf(b, "read it:\n");
     if (in->binary) {
         rc |= spill__buf_printf(b, "  shell: spill cat %s > FILE   (the exact bytes)\n", in->id);
@@ -431,7 +523,7 @@ int spill__handle_text(spill__buf *b, const spill__handle_in *in)
     rc |= spill__buf_printf(b, "  resource: spill://%s\n", in->id);
 preview:
     if (in->binary || p->bytes == 0)
-        return rc ? -1 : 0;
+        return rc || say_bad(b, bad) ? -1 : 0;
 
     /* Head: cut at the last newline in its second half, else at a UTF-8 boundary. */
     size_t h = p->head_len;
@@ -455,14 +547,14 @@ preview:
                 t_skip = i + 1;
                 break;
             }
-        while (t_skip < p->tail_len && (p->tail[t_skip] & 0xc0) == 0x80)
-            t_skip++; /* never start inside a UTF-8 sequence */
+        for (int k = 0; k < 3 && t_skip < p->tail_len && (p->tail[t_skip] & 0xc0) == 0x80; k++)
+            t_skip++; /* never start inside a UTF-8 sequence (more bytes like these are invalid) */
     }
     tail_start += t_skip;
     size_t t = p->tail_len - t_skip;
     uint64_t head_nl = count_nl(p->head, h), tail_nl = count_nl(p->tail + t_skip, t);
     rc |= spill__buf_printf(b, "--- preview: the first %s bytes ---\n", num(h, n1));
-    rc |= spill__buf_put(b, p->head, h);
+    rc |= put_clean(b, p->head, h, &bad);
     if (h && p->head[h - 1] != '\n')
         rc |= spill__buf_put(b, "\n", 1);
     uint64_t elided = tail_start - h;
@@ -479,10 +571,11 @@ preview:
     }
     if (t) {
         rc |= spill__buf_printf(b, "--- preview: the last %s bytes ---\n", num(t, n1));
-        rc |= spill__buf_put(b, p->tail + t_skip, t);
+        rc |= put_clean(b, p->tail + t_skip, t, &bad);
         if (p->tail[t_skip + t - 1] != '\n')
             rc |= spill__buf_put(b, "\n", 1);
     }
+    rc |= say_bad(b, bad);
     rc |= spill__buf_printf(b, "--- end of preview ---");
     return rc ? -1 : 0;
 }

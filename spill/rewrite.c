@@ -61,17 +61,32 @@ static int pl_write(spill_filter *f, rw_payload *pl, const void *p, size_t n)
 
 static int process(spill_filter *f, rw_payload *pl, const unsigned char *p, size_t n);
 
+void spill__rw_put_info(spill_filter *f, const spill__rw *r, spill_put_info *pi)
+{
+    memset(pi, 0, sizeof *pi);
+    pi->session = f->session[0] ? f->session : NULL;
+    pi->server = f->server[0] ? f->server : NULL;
+    pi->tool = f->cur_tool[0] ? f->cur_tool : NULL;
+    pi->request_id = r->walk.msg.id_set ? r->walk.msg.id + 1 : NULL;
+    pi->token_counter = f->counter->name;
+}
+
 static int start_spill(spill_filter *f, spill__rw *r)
 {
     rw_payload *pl = &r->pl;
-    spill_put_info pi = {0};
-    pi.session = f->session[0] ? f->session : NULL;
-    pi.server = f->server[0] ? f->server : NULL;
-    pi.tool = f->cur_tool[0] ? f->cur_tool : NULL;
-    pi.request_id = r->walk.msg.id_set ? r->walk.msg.id + 1 : NULL;
-    pi.token_counter = f->counter->name;
+    /* Past a few handles, an item joins the run as it is instead (group.c). */
+    int rc = spill__group_absorb(f, r);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    /* A run of small items before this one ends here (stored, its handle put in place). */
+    if ((rc = spill__group_end(f, r)) != 0)
+        return rc;
+    if (r->item_depth >= 0)
+        r->item_big = 1;
+    spill_put_info pi;
+    spill__rw_put_info(f, r, &pi);
     pl->spilling = 1;
-    int rc = f->sink.begin(f->sink.ctx, &pl->obj, &pi);
+    rc = f->sink.begin(f->sink.ctx, &pl->obj, &pi);
     if (rc) {
         pl->obj = NULL;
         pl_fail(f, pl, rc, "starting an object");
@@ -162,6 +177,8 @@ static int process(spill_filter *f, rw_payload *pl, const unsigned char *p, size
 static int pl_data(spill_filter *f, spill__rw *r, const unsigned char *p, size_t n)
 {
     rw_payload *pl = &r->pl;
+    if (pl->absorbed)
+        return 0; /* its raw JSON goes to the run's object (pl_raw) */
     /* After a store failure the bytes still pass through process(): the preview and
      * the size the result reports must not depend on where the failure struck. */
     if (pl->img) { /* an image: kept whole to decide on (1: too big, stored as it streams) */
@@ -186,7 +203,7 @@ static int pl_data(spill_filter *f, spill__rw *r, const unsigned char *p, size_t
         return 0;
     }
     int rc = start_spill(f, r);
-    return rc ? rc : process(f, pl, p, n);
+    return rc || pl->absorbed ? rc : process(f, pl, p, n);
 }
 
 /* Raw JSON bytes of the payload value: staged while small (to keep it inline), or the
@@ -220,8 +237,10 @@ static int pl_raw(spill_filter *f, spill__rw *r, uint64_t upto)
     int rc = 0;
     if (pl->img)
         return 0; /* an image goes out from what imgfilter.c kept, or not at all */
-    if (pl->slot == S_STRUCTURED)
+    if (pl->slot == S_STRUCTURED && !pl->absorbed)
         rc = pl_data(f, r, p, n);
+    if (pl->absorbed)
+        return rc ? rc : spill__group_raw(f, r, p, n);
     if (pl->spilling)
         return rc;
     if (pl->raw_len + n > pl->raw_cap) {
@@ -229,16 +248,15 @@ static int pl_raw(spill_filter *f, spill__rw *r, uint64_t upto)
          * the scanner may hold back; kept as a guard, never as a decision. */
         if ((rc = start_spill(f, r)) != 0)
             return rc;
-        return 0;
+        return pl->absorbed ? spill__group_raw(f, r, p, n) : 0;
     }
     memcpy(pl->raw + pl->raw_len, p, n);
     pl->raw_len += n;
     return rc;
 }
 
-static void pl_reset(spill_filter *f, spill__rw *r)
+void spill__pl_clear(spill_filter *f, rw_payload *pl)
 {
-    rw_payload *pl = &r->pl;
     if (pl->obj)
         f->sink.abort(pl->obj);
     if (pl->counter)
@@ -256,6 +274,8 @@ static void pl_reset(spill_filter *f, spill__rw *r)
     pl->pv.head = head;
     pl->pv.tail = tail;
 }
+
+static void pl_reset(spill_filter *f, spill__rw *r) { spill__pl_clear(f, &r->pl); }
 
 static int pl_commit(spill_filter *f, spill__rw *r, const char *mime);
 
@@ -327,7 +347,7 @@ static int pl_commit(spill_filter *f, spill__rw *r, const char *mime)
     in.view = pl->info.view;
     in.mime = pl->info.mime[0] ? pl->info.mime : (mime ? mime : "application/octet-stream");
     in.where = pl->where;
-    in.origin = f->origin;
+    in.origin = spill__rw_origin(f, r);
     in.orig_uri = r->walk.item_uri;
     in.orig_mime = r->walk.item_mime;
     in.tokens = tokens;
@@ -338,6 +358,7 @@ static int pl_commit(spill_filter *f, spill__rw *r, const char *mime)
     in.pv = &pl->pv;
     if (spill__handle_text(&r->handle, &in) != 0 && r->handle.oom)
         return spill__ferror(f, SPILL_E_NOMEM, 0, "out of memory rendering a handle");
+    r->handle_bytes += r->handle.len;
     /* An item rebuilt as text carries the handles of all its payloads. */
     if (r->item_depth >= 0) {
         if (r->item_text.len)
@@ -372,6 +393,8 @@ static int pl_end(spill_filter *f, spill__rw *r, uint64_t end)
         return rc;
     if (pl->img && !pl->spilling)
         return 0; /* passed on whole */
+    if (pl->absorbed)
+        return 0; /* all of it is in the run's object */
     if (!pl->spilling) { /* small: the value stays exactly as it was */
         spill__buf_put(&r->out, pl->raw, pl->raw_len);
         return 0;
@@ -497,6 +520,9 @@ static int item_end(spill_filter *f, spill__rw *r)
                           "read it with resources/read, spill_read or spill cat.\"}",
                           (unsigned long long)r->item_size);
     }
+    /* A small item joins the run of small items before it; any other ends the run. */
+    if ((rc = spill__group_item(f, r)) != 0)
+        return rc;
     r->item_depth = -1;
     r->item_role = 0;
     r->item_rebuild = r->item_spilled = 0;
@@ -504,6 +530,22 @@ static int item_end(spill_filter *f, spill__rw *r)
 }
 
 /* ---- the scan ---- */
+
+/* What the handle's from: line names: the method and tool of f->cur_*. */
+static void set_origin(spill_filter *f)
+{
+    static const char *names[] = {"", "tools/call", "tasks/result", "resources/read", "prompts/get"};
+    snprintf(f->origin, sizeof f->origin, "%s%s%s", names[f->cur_method], f->cur_tool[0] ? " " : "",
+             f->cur_tool);
+}
+
+const char *spill__rw_origin(const spill_filter *f, const spill__rw *r)
+{
+    if (!f->origin[0] && !r->walk.msg.id_set && !r->id_early)
+        return "a request not known yet (the response's id comes after its output, past the bytes "
+               "spill holds to wait for it)";
+    return f->origin;
+}
 
 static int eligible(spill_filter *f, const spill__msg *m)
 {
@@ -518,8 +560,7 @@ static int eligible(spill_filter *f, const spill__msg *m)
         return 0;
     f->cur_method = e->method;
     snprintf(f->cur_tool, sizeof f->cur_tool, "%s", e->tool);
-    static const char *names[] = {"", "tools/call", "tasks/result", "resources/read", "prompts/get"};
-    snprintf(f->origin, sizeof f->origin, "%s%s%s", names[e->method], e->tool[0] ? " " : "", e->tool);
+    set_origin(f);
     return 1;
 }
 
@@ -551,6 +592,8 @@ static int rw_cb(void *ud, const spill__scan_ev *ev)
         }
         return 0;
     }
+    if (r->grp.n && spill__group_breaks(r, ev) && (rc = spill__group_end(f, r)) != 0)
+        return rc;
     if (ev->tok == SPILL__TOK_OBJ_BEGIN &&
         (r->walk.role == R_CITEM || r->walk.role == R_RITEM || r->walk.role == R_MCONTENT)) {
         flush_raw(r, ev->off);
@@ -559,7 +602,7 @@ static int rw_cb(void *ud, const spill__scan_ev *ev)
         r->item_start = r->out.len;
         r->item_nmem = 0;
         r->item_overflow = 0;
-        r->item_rebuild = r->item_spilled = 0;
+        r->item_rebuild = r->item_spilled = r->item_big = r->item_absorbed = 0;
         r->item_index = r->walk.item_index;
         r->item_text.len = 0;
         return 0;
@@ -631,7 +674,8 @@ int spill__rw_begin(spill_filter *f)
         r->pl.b64out = spill__falloc(f, SPILL__SCAN_CHUNK + 64);
         r->pl.pv.head = spill__falloc(f, f->o.preview_head_bytes + 1);
         r->pl.pv.tail = spill__falloc(f, f->o.preview_tail_bytes + 1);
-        if (!r->pl.raw || !r->pl.dec || !r->pl.b64out || !r->pl.pv.head || !r->pl.pv.tail)
+        if (!r->pl.raw || !r->pl.dec || !r->pl.b64out || !r->pl.pv.head || !r->pl.pv.tail ||
+            spill__group_init(f, r) != 0)
             return spill__ferror(f, SPILL_E_NOMEM, d->off, "out of memory starting a rewrite");
         r->out.realloc = r->handle.realloc = r->notes.realloc = r->item_text.realloc = spill__frealloc;
         r->out.ctx = r->handle.ctx = r->notes.ctx = r->item_text.ctx = f;
@@ -642,6 +686,7 @@ int spill__rw_begin(spill_filter *f)
     }
     pl_reset(f, r);
     drop_handoff(r);
+    spill__group_reset(f, r);
     spill__scan_init(&r->sc);
     spill__walk_init(&r->walk);
     r->out.len = r->handle.len = r->notes.len = r->item_text.len = 0;
@@ -652,8 +697,15 @@ int spill__rw_begin(spill_filter *f)
     r->item_depth = -1;
     r->item_role = 0;
     r->spilled_any = r->structured_replaced = 0;
+    r->handle_bytes = 0;
+    r->item_absorbed = 0;
     f->origin[0] = 0;
     spill__rwimg_reset(f, r);
+    /* The probe held a single message until its id came: the rescan meets the
+     * payloads before the id again, but what they came from is known already. */
+    r->id_early = d->nmsgs <= 1 && (d->id_looked || d->walk->msg_depth < 0); /* or saw it all */
+    if (r->id_early && f->cur_method != METHOD_OTHER)
+        set_origin(f);
     return 0;
 }
 
@@ -715,6 +767,9 @@ int spill__rw_end(spill_filter *f, const char *term, size_t tn, int cut_off)
         r->pl.deferred = 0;
         pl_commit(f, r, NULL);
     }
+    /* A run still open (the message broke or was cut off in it): stored, and listed. */
+    if ((rc = spill__group_end(f, r)) != 0)
+        return rc;
     if (r->out.oom || r->notes.oom || r->handle.oom)
         return spill__ferror(f, SPILL_E_NOMEM, r->pos, "out of memory rewriting a result");
     if (cut_off || r->broken || r->out.full) {
@@ -746,6 +801,7 @@ void spill__rw_free(spill_filter *f)
     pl_reset(f, r);
     drop_handoff(r);
     spill__rwimg_free(f, r);
+    spill__group_free(f, r);
     spill__ffree(f, r->pl.raw);
     spill__ffree(f, r->pl.dec);
     spill__ffree(f, r->pl.b64out);
@@ -758,3 +814,12 @@ void spill__rw_free(spill_filter *f)
     spill__ffree(f, r);
     f->d[SPILL_S2C].rw = NULL;
 }
+
+/* ---- for group.c: a run of small items is counted, previewed and written as a payload ---- */
+
+int spill__pl_process(spill_filter *f, rw_payload *pl, const unsigned char *p, size_t n)
+{
+    return process(f, pl, p, n);
+}
+int spill__pl_fail(spill_filter *f, rw_payload *pl, int rc, const char *what) { return pl_fail(f, pl, rc, what); }
+uint64_t spill__pl_tokens(const rw_payload *pl) { return payload_tokens(pl); }

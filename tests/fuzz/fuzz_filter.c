@@ -38,6 +38,9 @@
  *     kind >> 5 & 3 the request: 0 the right method, 1 none (unknown id), 2 tools/list,
  *       3 the right method with a string id
  *     kind & 0x80: the id after the result, and extra members before the payload
+ *     content text: each 0x1e byte in it starts another text item (many small items
+ *       are stored together: each object of such a line is an item's text exactly, or
+ *       a JSON array of items, one a line)
  * SPILL_FUZZ_SKIP (fuzz_common.h) names checks to leave out while fuzzing past a known
  * finding: other_method; b64_junk (no malformed base64 is made, and runs that differ
  * by it are not compared); broken_chunking (runs are not compared when a begun rewrite
@@ -53,6 +56,7 @@ typedef struct fz_line {
     int wrapped;       /* built from a segment (else raw) */
     int other_method;  /* a response to tools/list, its id first */
     int exact;         /* expect holds the payload as it must be stored */
+    int items;         /* content text items (more than 1: see fz_items_ok) */
     fz_buf expect;
 } fz_line;
 
@@ -184,9 +188,18 @@ static void fz_wrap(fz_buf *s2c, fz_buf *c2s, fz_line *ln, unsigned id, uint8_t 
     }
     switch (shape) {
     case K_TEXT:
-        fz_puts(s2c, late ? "\"content\":[{\"text\":" : "\"content\":[{\"type\":\"text\",\"text\":");
-        fz_json_str(s2c, p, n, style);
-        fz_puts(s2c, late ? ",\"type\":\"text\"}]" : "}]");
+        fz_puts(s2c, "\"content\":[");
+        for (size_t a = 0, i = 0; i <= n; i++) {
+            if (i < n && p[i] != 0x1e)
+                continue;
+            fz_puts(s2c, ln->items++ ? "," : "");
+            fz_puts(s2c, late ? "{\"text\":" : "{\"type\":\"text\",\"text\":");
+            fz_json_str(s2c, p + a, i - a, style);
+            fz_puts(s2c, late ? ",\"type\":\"text\"}" : "}");
+            a = i + 1;
+        }
+        fz_puts(s2c, "]");
+        ln->exact = ln->items == 1;
         break;
     case K_IMAGE:
         fz_puts(s2c, "\"content\":[{\"type\":\"image\",");
@@ -396,6 +409,22 @@ static void fz_show(const char *what, const unsigned char *p, size_t n)
         FZ_FAIL();                                                                     \
     } while (0)
 
+/* An object stored from a line of several text items: one item's text exactly, or a
+ * run of them as a JSON array, one item a line. */
+static int fz_item_ok(const fz_buf *o, const unsigned char *p, size_t n)
+{
+    if (o->n >= 3 && o->p[0] == '[' && o->p[o->n - 2] == ']' && o->p[o->n - 1] == '\n' &&
+        fz_valid_json(o->p, o->n))
+        return 1;
+    for (size_t a = 0, i = 0; i <= n; i++)
+        if (i == n || p[i] == 0x1e) {
+            if (i - a == o->n && (o->n == 0 || memcmp(p + a, o->p, o->n) == 0))
+                return 1;
+            a = i + 1;
+        }
+    return 0;
+}
+
 /* Checks one line of the line-by-line run. */
 static void fz_check_line(const fz_buf *s2c, const fz_line *ln, const fz_run_out *r, size_t i,
                           int last)
@@ -436,6 +465,12 @@ static void fz_check_line(const fz_buf *s2c, const fz_line *ln, const fz_run_out
         return; /* a cut-off line's object is what arrived of the message, not the payload */
     if (ln->other_method && (!same || obj_b != obj_a || nfail) && !fz_skip("other_method"))
         LINE_FAIL();
+    if (ln->items > 1) {
+        for (size_t k = obj_a; k < obj_b; k++)
+            if (!fz_item_ok(&r->sink.objs[k].data, ln->expect.p, ln->expect.n))
+                LINE_FAIL();
+        return;
+    }
     if (obj_b - obj_a > 1)
         LINE_FAIL(); /* one payload per wrapped line */
     if (obj_b == obj_a + 1 && ln->exact && !fz_eq(&r->sink.objs[obj_a].data, &ln->expect))

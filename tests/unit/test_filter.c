@@ -24,12 +24,12 @@ static void put(bytes *b, const void *p, size_t n)
 
 /* ---- in-memory sink ---- */
 typedef struct mem_obj { bytes data; char id[33]; char mime[128]; } mem_obj;
-typedef struct mem_sink { mem_obj objs[256]; int n; int fail_after; int begun; } mem_sink;
+typedef struct mem_sink { mem_obj objs[256]; int n; int fail_after; int begun; char tool[64]; } mem_sink;
 
 static int ms_begin(void *ctx, void **obj, const spill_put_info *pi)
 {
-    (void)pi;
     mem_sink *s = ctx;
+    snprintf(s->tool, sizeof s->tool, "%s", pi && pi->tool ? pi->tool : "-"); /* what spill log shows */
     if (s->fail_after >= 0 && s->begun++ >= s->fail_after)
         return -28; /* ENOSPC, as a full disk would say */
     mem_obj *o = calloc(1, sizeof *o);
@@ -822,12 +822,478 @@ static void counter_handover(void)
     }
 }
 
+/* ---- whole and split at random points ------------------------------------------ */
+
+/* What one run of a server stream gave. */
+typedef struct split_run { bytes out; int nobj; char tool[64]; bytes objs[8]; } split_run;
+
+static void split_free(split_run *r)
+{
+    free(r->out.p);
+    for (int i = 0; i < 8; i++)
+        free(r->objs[i].p);
+    memset(r, 0, sizeof *r);
+}
+
+/* Runs c2s, then s2c whole (seed 0), a byte at a time (seed 1) or cut at random points
+ * (other seeds), through a filter with options o. 0, or the filter's error. */
+static int split_feed(spill_filter_opts *o, const bytes *c2s, const bytes *s2c, uint64_t seed, split_run *res)
+{
+    memset(res, 0, sizeof *res);
+    mem_sink *sink = calloc(1, sizeof *sink);
+    spill_object_sink s;
+    sink_start(sink, &s);
+    o->sink = &s;
+    o->emit = out_emit;
+    o->emit_ud = &res->out;
+    spill_filter *f = NULL;
+    int rc = spill_filter_new(&f, o);
+    if (rc == 0)
+        rc = spill_filter_feed(f, SPILL_C2S, c2s->p, c2s->n);
+    rng = seed * 131 + 17;
+    for (size_t i = 0; rc == 0 && i < s2c->n;) {
+        size_t k = seed == 0 ? s2c->n : seed == 1 ? 1 : 1 + next() % (next() % 2 ? 64 : 40000);
+        if (k > s2c->n - i)
+            k = s2c->n - i;
+        rc = spill_filter_feed(f, SPILL_S2C, s2c->p + i, k);
+        i += k;
+    }
+    if (rc == 0)
+        rc = spill_filter_finish(f, SPILL_S2C);
+    spill_filter_free(f);
+    res->nobj = sink->n;
+    snprintf(res->tool, sizeof res->tool, "%s", sink->tool);
+    for (int i = 0; i < sink->n && i < 8; i++)
+        put(&res->objs[i], sink->objs[i].data.p, sink->objs[i].data.n);
+    sink_clear(sink);
+    free(sink);
+    return rc;
+}
+
+/* Runs s2c whole into *ref, then a byte at a time and cut at random points: each must
+ * give the same output and objects. Returns 1 if so. */
+static int split_same(spill_filter_opts *o, const bytes *c2s, const bytes *s2c, split_run *ref)
+{
+    if (split_feed(o, c2s, s2c, 0, ref) != 0)
+        return 0;
+    for (uint64_t seed = s2c->n > (1u << 20) ? 2 : 1; seed < 5; seed++) {
+        split_run r;
+        int same = split_feed(o, c2s, s2c, seed, &r) == 0 && r.out.n == ref->out.n &&
+                   memcmp(r.out.p, ref->out.p, r.out.n) == 0 && r.nobj == ref->nobj &&
+                   strcmp(r.tool, ref->tool) == 0;
+        for (int i = 0; same && i < r.nobj && i < 8; i++)
+            same = r.objs[i].n == ref->objs[i].n && memcmp(r.objs[i].p, ref->objs[i].p, r.objs[i].n) == 0;
+        split_free(&r);
+        if (!same) {
+            printf("# seed %llu changed the output\n", (unsigned long long)seed);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A tools/call of `tool` (id 1) answered with one text item of n bytes; Playwright MCP's
+ * key order ({"result":...,"jsonrpc":"2.0","id":1}) when late_id. */
+static void one_call(bytes *c2s, bytes *s2c, const char *client, const char *tool, size_t n, int late_id)
+{
+    char head[512];
+    int k = snprintf(head, sizeof head, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":"
+                     "{\"protocolVersion\":\"2025-06-18\",\"clientInfo\":{\"name\":\"%s\"}}}\n"
+                     "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"%s\"}}\n",
+                     client, tool);
+    put(c2s, head, (size_t)k);
+    bytes text = {0};
+    rng = 5;
+    gen_text(&text, n);
+    const char *pre = late_id ? "{\"result\":{\"content\":[{\"type\":\"text\",\"text\":\""
+                              : "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"";
+    put(s2c, pre, strlen(pre));
+    json_escape(s2c, &text);
+    const char *post = late_id ? "\"}]},\"jsonrpc\":\"2.0\",\"id\":1}\n" : "\"}]}}\n";
+    put(s2c, post, strlen(post));
+    free(text.p);
+}
+
+/* Issue 11 §5: a tool rule raises the threshold for its tool above the default; only
+ * client rules (built in or given) cap. Whole and split: the same decision. */
+static void tool_rule_raises(void)
+{
+    static const struct { const char *client, *tool; int client_rule, spills; } cases[] = {
+        {"some-client", "big_tool", 0, 0},   /* raised to 500,000: about 145,000 tokens stay */
+        {"some-client", "other_tool", 0, 1}, /* the default, 100,000, still holds for others */
+        {"claude-code", "big_tool", 0, 1},   /* Claude Code's built-in cap (25,000) still caps */
+        {"some-client", "big_tool", 1, 1},   /* and so does a client rule */
+    };
+    for (int late = 0; late < 2; late++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            spill_rule rules[] = {{NULL, "big_tool", NULL, 500000}, {NULL, NULL, "some-client", 50000}};
+            bytes c2s = {0}, s2c = {0};
+            one_call(&c2s, &s2c, cases[i].client, cases[i].tool, 400000, late);
+            spill_filter_opts o;
+            spill_filter_opts_init(&o);
+            o.rules = rules;
+            o.nrules = cases[i].client_rule ? 2 : 1;
+            split_run ref;
+            int same = split_same(&o, &c2s, &s2c, &ref);
+            int spilled = ref.nobj > 0, identical = ref.out.n == s2c.n && !memcmp(ref.out.p, s2c.p, s2c.n);
+            free(c2s.p);
+            free(s2c.p);
+            split_free(&ref);
+            if (!same)
+                FAILF("case %zu (late id %d): split input gave another output", i, late);
+            if (spilled != cases[i].spills || identical == cases[i].spills)
+                FAILF("case %zu (%s, %s, late id %d): spilled %d, expected %d", i, cases[i].client,
+                      cases[i].tool, late, spilled, cases[i].spills);
+        }
+}
+
+/* Issue 11 §5: the id after the result (Playwright MCP's key order). Within the inline
+ * budget the decision waits for it: the tool's rule applies, and the handle and the
+ * object's record name the tool. Past the budget the handle says the tool is unknown. */
+static void late_id(void)
+{
+    spill_rule rules[] = {{NULL, "tiny_tool", NULL, 1000}};
+    bytes c2s = {0}, s2c = {0};
+    one_call(&c2s, &s2c, "some-client", "tiny_tool", 60000, 1);
+    spill_filter_opts o;
+    spill_filter_opts_init(&o);
+    o.rules = rules;
+    o.nrules = 1;
+    split_run ref;
+    int same = split_same(&o, &c2s, &s2c, &ref);
+    int named = has(&ref.out, "from: content[0].text of tools/call tiny_tool\\n") && !strcmp(ref.tool, "tiny_tool");
+    int valid = valid_json(ref.out.p, ref.out.n) && has(&ref.out, "\"id\":1}") && ref.nobj == 1;
+    split_free(&ref);
+    free(s2c.p);
+    free(c2s.p);
+    ASSERT(same);
+    ASSERT(named);
+    ASSERT(valid);
+    /* A result of 400,000 bytes past a 64 KiB budget: decided on what is known. */
+    memset(&c2s, 0, sizeof c2s);
+    memset(&s2c, 0, sizeof s2c);
+    one_call(&c2s, &s2c, "some-client", "big_tool", 400000, 1);
+    spill_filter_opts_init(&o);
+    o.inline_budget = 64 << 10;
+    same = split_same(&o, &c2s, &s2c, &ref);
+    int unknown = has(&ref.out, "from: content[0].text of a request not known yet") && !strcmp(ref.tool, "-");
+    valid = valid_json(ref.out.p, ref.out.n) && ref.nobj == 1;
+    split_free(&ref);
+    free(s2c.p);
+    free(c2s.p);
+    ASSERT(same);
+    ASSERT(unknown);
+    ASSERT(valid);
+}
+
+/* Issue 11 §2: a result over the threshold made of many small items. Each item is
+ * under min_spill, so each stayed inline: 50,000 texts of 20 bytes passed whole, and
+ * 10,000 of 3 KB passed the skeleton's cap and were lost. Consecutive small items are
+ * now stored together, as a JSON array with one item a line, exactly as they came. */
+static void small_items_item(bytes *b, size_t i, size_t text_bytes)
+{
+    char head[64];
+    int k = snprintf(head, sizeof head, "{\"type\":\"text\",\"text\":\"item %zu ", i);
+    put(b, head, (size_t)k);
+    for (size_t n = (size_t)k - 24; n < text_bytes; n++)
+        put(b, "abcdefgh\\n" + n % 10, 1); /* "\n" escapes now and then */
+    put(b, "\"}", 2);
+}
+
+/* The result of `nitems` items of text_bytes each (id 1, tools/call "t"); *stored gets the
+ * object they must be stored as. */
+static void small_items_result(bytes *c2s, bytes *s2c, bytes *stored, size_t nitems, size_t text_bytes)
+{
+    const char *call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\"}}\n";
+    put(c2s, call, strlen(call));
+    const char *pre = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[";
+    put(s2c, pre, strlen(pre));
+    put(stored, "[", 1);
+    for (size_t i = 0; i < nitems; i++) {
+        if (i) {
+            put(s2c, i % 3 ? "," : " , ", i % 3 ? 1 : 3); /* whitespace between is not stored */
+            put(stored, ",\n", 2);
+        }
+        size_t at = s2c->n;
+        small_items_item(s2c, i, text_bytes);
+        put(stored, s2c->p + at, s2c->n - at);
+    }
+    put(s2c, "]}}\n", 4);
+    put(stored, "]\n", 2);
+}
+
+static int small_items_case(size_t nitems, size_t text_bytes, char *why, size_t whylen)
+{
+    bytes c2s = {0}, s2c = {0}, stored = {0};
+    small_items_result(&c2s, &s2c, &stored, nitems, text_bytes);
+    spill_filter_opts o;
+    spill_filter_opts_init(&o);
+    o.client_defaults = 0;
+    split_run ref;
+    int ok = split_same(&o, &c2s, &s2c, &ref);
+    if (!ok)
+        snprintf(why, whylen, "split input gave another output");
+    else if (ref.nobj != 1 || ref.objs[0].n != stored.n || memcmp(ref.objs[0].p, stored.p, stored.n))
+        snprintf(why, whylen, "%d objects, not the items as one JSON array (%zu bytes, not %zu): %.200s", ref.nobj,
+                 ref.objs[0].n, stored.n, ref.out.p ? (const char *)ref.out.p : "");
+    else if (!valid_json(ref.out.p, ref.out.n) || ref.out.n > 8000 || !has(&ref.out, "[spill]"))
+        snprintf(why, whylen, "the result is not one small valid handle (%zu bytes): %.200s", ref.out.n,
+                 (const char *)ref.out.p);
+    else
+        ok = 2;
+    split_free(&ref);
+    free(c2s.p);
+    free(s2c.p);
+    free(stored.p);
+    return ok == 2;
+}
+
+static void small_items(void)
+{
+    char why[512];
+    if (!small_items_case(50000, 20, why, sizeof why))
+        FAILF("50,000 items of 20 bytes: %s", why);
+    if (!small_items_case(10000, 3000, why, sizeof why))
+        FAILF("10,000 items of 3 KB: %s", why);
+}
+
+/* Many medium items (each over min_spill): a handle each would pass most of the result
+ * on (2,000 x 5 KB gave 8.3 MB of handles, and 2,000 objects). Past a few handles the
+ * rest join one run, stored as one JSON array; the output stays small. */
+static void medium_items(void)
+{
+    bytes c2s = {0}, s2c = {0}, stored = {0};
+    small_items_result(&c2s, &s2c, &stored, 2000, 5000);
+    spill_filter_opts o;
+    spill_filter_opts_init(&o);
+    o.client_defaults = 0;
+    split_run ref;
+    int same = split_same(&o, &c2s, &s2c, &ref);
+    /* The first k items have a handle each (their texts stored); the rest are one run. */
+    int k = ref.nobj - 1, objs = k >= 1 && k <= 7 && ref.nobj <= 8;
+    const unsigned char *at = s2c.p;
+    for (int i = 0; objs && i < k; i++) { /* item i's text is the object, as it decodes */
+        const unsigned char *t = memmem(at, s2c.n - (size_t)(at - s2c.p), "\"text\":\"", 8);
+        objs = t && ref.objs[i].n > 4000 && ref.objs[i].n < 5000 && !memcmp(ref.objs[i].p, "item ", 5);
+        at = t ? t + 8 : at;
+    }
+    char want[64];
+    snprintf(want, sizeof want, "[{\"type\":\"text\",\"text\":\"item %d ", k);
+    const unsigned char *from = objs ? memmem(stored.p, stored.n, want + 1, strlen(want) - 1) : NULL;
+    objs = objs && from && ref.objs[k].n == 1 + stored.n - (size_t)(from - stored.p) &&
+           ref.objs[k].p[0] == '[' && !memcmp(ref.objs[k].p + 1, from, stored.n - (size_t)(from - stored.p));
+    char label[96];
+    snprintf(label, sizeof label, "from: content[%d..1999] (%d items, stored as a JSON array", k, 2000 - k);
+    int small = valid_json(ref.out.p, ref.out.n) && ref.out.n < 40000 && has(&ref.out, label);
+    split_free(&ref);
+    free(c2s.p);
+    free(s2c.p);
+    free(stored.p);
+    ASSERT(same);
+    ASSERT(objs);
+    ASSERT(small);
+}
+
+/* Runs of small items around a large one and an image: each run is one object and one
+ * item in its place, in order; a run under min_spill stays as it came; the image stays. */
+static void small_item_runs(void)
+{
+    bytes c2s = {0}, s2c = {0}, run1 = {0}, run2 = {0}, big = {0};
+    const char *call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\"}}\n";
+    put(&c2s, call, strlen(call));
+    const char *pre = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[";
+    put(&s2c, pre, strlen(pre));
+    put(&run1, "[", 1);
+    for (size_t i = 0; i < 300; i++) { /* content[0..299] */
+        if (i)
+            put(&s2c, ",", 1), put(&run1, ",\n", 2);
+        size_t at = s2c.n;
+        small_items_item(&s2c, i, 100);
+        put(&run1, s2c.p + at, s2c.n - at);
+    }
+    put(&run1, "]\n", 2);
+    rng = 3;
+    gen_text(&big, 9000); /* content[300]: spilled on its own, the run before it ends */
+    put(&s2c, ",{\"type\":\"text\",\"text\":\"", 24);
+    json_escape(&s2c, &big);
+    const char *img = "{\"type\":\"image\",\"data\":\"iVBORw0KGgo=\",\"mimeType\":\"image/png\"}";
+    put(&s2c, "\"},", 3);
+    put(&s2c, img, strlen(img)); /* content[301]: stays an image */
+    put(&run2, "[", 1);
+    for (size_t i = 302; i < 602; i++) { /* content[302..601] */
+        put(&s2c, ",", 1);
+        if (i > 302)
+            put(&run2, ",\n", 2);
+        size_t at = s2c.n;
+        small_items_item(&s2c, i, 100);
+        put(&run2, s2c.p + at, s2c.n - at);
+    }
+    put(&run2, "]\n", 2);
+    const char *tiny = ",[\"not an item\"],{\"type\":\"text\",\"text\":\"tiny\"},{\"type\":\"text\",\"text\":\"tiny 2\"}";
+    put(&s2c, tiny, strlen(tiny)); /* a value that is no item ends the run; a small run stays */
+    put(&s2c, "]}}\n", 4);
+    spill_filter_opts o;
+    spill_filter_opts_init(&o);
+    o.threshold_tokens = 1000;
+    split_run ref;
+    int same = split_same(&o, &c2s, &s2c, &ref);
+    const unsigned char *p = ref.out.p;
+    const size_t n = ref.out.n;
+    const char *g1 = memmem(p, n, "from: content[0..299] (300 items", 32);
+    const char *b = memmem(p, n, "from: content[300].text", 23);
+    const char *im = memmem(p, n, img, strlen(img));
+    const char *g2 = memmem(p, n, "from: content[302..601] (300 items", 34);
+    const char *t = memmem(p, n, tiny, strlen(tiny));
+    int objs = ref.nobj == 3 && ref.objs[0].n == run1.n && !memcmp(ref.objs[0].p, run1.p, run1.n) &&
+               ref.objs[1].n == big.n && !memcmp(ref.objs[1].p, big.p, big.n) && ref.objs[2].n == run2.n &&
+               !memcmp(ref.objs[2].p, run2.p, run2.n);
+    int valid = valid_json(p, n);
+    FILE *d = getenv("SPILL_TEST_DUMP") ? fopen("/tmp/spill-runs.ndjson", "w") : NULL;
+    if (d) {
+        fwrite(p, 1, n, d);
+        fclose(d);
+    }
+    split_free(&ref);
+    free(c2s.p);
+    free(s2c.p);
+    free(run1.p);
+    free(run2.p);
+    free(big.p);
+    ASSERT(same);
+    ASSERT(objs);
+    ASSERT(valid);
+    ASSERT(g1 && b && im && g2 && t);
+    ASSERT(g1 < b && b < im && im < g2 && g2 < t);
+}
+
+/* ---- the preview is valid UTF-8 ---------------------------------------------------- */
+
+/* Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF)? */
+static int utf8_ok(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        if (!len || i + len > n)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            unsigned d = p[i + k];
+            if ((d & 0xc0) != 0x80 || (k == 1 && ((c == 0xe0 && d < 0xa0) || (c == 0xed && d > 0x9f) ||
+                                                  (c == 0xf0 && d < 0x90) || (c == 0xf4 && d > 0x8f))))
+                return 0;
+        }
+        i += len;
+    }
+    return 1;
+}
+
+static size_t count_of(const bytes *b, const char *s)
+{
+    size_t k = 0, n = strlen(s);
+    for (const unsigned char *p = b->p, *e = b->p + b->n; (p = memmem(p, (size_t)(e - p), s, n)) != NULL; p += n)
+        k++;
+    return k;
+}
+
+/* A result of one text payload (raw bytes, JSON-escaped only where JSON must be) through
+ * the filter whole and split; the output must be valid UTF-8 and the same each time. */
+static int preview_run(const bytes *text, size_t head, size_t tail, bytes *out)
+{
+    bytes c2s = {0}, s2c = {0};
+    const char *call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\"}}\n";
+    put(&c2s, call, strlen(call));
+    const char *pre = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"";
+    put(&s2c, pre, strlen(pre));
+    for (size_t i = 0; i < text->n; i++) {
+        unsigned char c = text->p[i];
+        if (c == '"' || c == '\\')
+            put(&s2c, "\\", 1);
+        if (c == '\n')
+            put(&s2c, "\\n", 2);
+        else
+            put(&s2c, &c, 1);
+    }
+    put(&s2c, "\"}]}}\n", 6);
+    spill_filter_opts o;
+    spill_filter_opts_init(&o);
+    o.threshold_tokens = 1000;
+    o.client_defaults = 0;
+    o.preview_head_bytes = head;
+    o.preview_tail_bytes = tail;
+    split_run ref;
+    int ok = split_same(&o, &c2s, &s2c, &ref) && ref.nobj == 1 && ref.objs[0].n == text->n &&
+             !memcmp(ref.objs[0].p, text->p, text->n) && valid_json(ref.out.p, ref.out.n);
+    *out = ref.out; /* kept */
+    ref.out.p = NULL;
+    split_free(&ref);
+    free(c2s.p);
+    free(s2c.p);
+    return ok;
+}
+
+/* Issue 11 §2: the server's invalid UTF-8 never reaches the agent in a preview (each
+ * such byte is U+FFFD, counted and said, as spill_read does); valid characters are
+ * never cut, wherever the head and tail end. */
+static void preview_utf8(void)
+{
+    static const char fffd[] = "\xef\xbf\xbd";
+    for (size_t head = 2046; head <= 2049; head++)
+        for (size_t tail = 1021; tail <= 1024; tail++) {
+            /* Valid text of 2-, 3- and 4-byte characters, no newline to cut at. */
+            bytes text = {0}, out = {0};
+            for (int i = 0; text.n < 20000; i++)
+                put(&text, i % 3 == 0 ? "日本語" : i % 3 == 1 ? "é😀x" : "ü", i % 3 == 0 ? 9 : i % 3 == 1 ? 7 : 2);
+            int ok = preview_run(&text, head, tail, &out);
+            int clean = utf8_ok(out.p, out.n) && count_of(&out, fffd) == 0 && !has(&out, "not UTF-8");
+            free(out.p);
+            memset(&out, 0, sizeof out);
+            /* The same with invalid bytes among them, at the head's and tail's edges too. */
+            for (size_t at = 0; at < text.n; at += 1 + at % 997)
+                text.p[at] = at % 2 ? 0xff : 0xc3;
+            text.p[head - 1] = 0xe6; /* a lead cut where the head ends */
+            text.p[text.n - tail] = 0x80; /* a continuation where the tail begins */
+            text.p[text.n - 1] = 0xf0; /* and an unfinished sequence at the very end */
+            int ok2 = preview_run(&text, head, tail, &out);
+            char note[96];
+            snprintf(note, sizeof note, "--- %zu bytes that are not UTF-8 are shown as U+FFFD", count_of(&out, fffd));
+            int said = utf8_ok(out.p, out.n) && count_of(&out, fffd) > 3 && has(&out, note);
+            free(out.p);
+            free(text.p);
+            if (!ok || !ok2)
+                FAILF("head %zu, tail %zu: split input gave another output, or the object differs", head, tail);
+            if (!clean)
+                FAILF("head %zu, tail %zu: a valid character was cut or replaced in the preview", head, tail);
+            if (!said)
+                FAILF("head %zu, tail %zu: invalid UTF-8 in the preview, or not counted and said", head, tail);
+        }
+    /* A JSON text: key names and the sample are cleaned too. */
+    bytes text = {0}, out = {0};
+    put(&text, "{\"k\xff\xfe\":[", 8);
+    for (int i = 0; text.n < 20000; i++) {
+        char rec[64];
+        put(&text, rec, (size_t)snprintf(rec, sizeof rec, "%s{\"v\":\"\xc0\xaf %d\"}", i ? "," : "", i));
+    }
+    put(&text, "]}", 2);
+    int ok = preview_run(&text, 2048, 1024, &out);
+    int clean = utf8_ok(out.p, out.n) && has(&out, "shape: JSON object") && has(&out, "not UTF-8");
+    free(out.p);
+    free(text.p);
+    ASSERT(ok);
+    ASSERT(clean);
+}
+
 int main(void)
 {
     h_seed();
     RUN(thresholds);
     RUN(lazy_counting);
     RUN(counter_handover);
+    RUN(tool_rule_raises);
+    RUN(late_id);
+    RUN(small_items);
+    RUN(small_item_runs);
+    RUN(medium_items);
+    RUN(preview_utf8);
     RUN(message_framing);
     RUN(transcripts);
     RUN(allocation_failures);
