@@ -1457,6 +1457,13 @@ static void filter_opts(sidecar *s, spill_filter_opts *o)
     o->session = c->session[0] ? c->session : NULL;
 }
 
+/* A pipe, a socket or a terminal: what epoll can wait on. */
+static int pollable_fd(int fd)
+{
+    struct stat sb;
+    return fstat(fd, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode) || isatty(fd));
+}
+
 int sidecar_run(sidecar_config *cfg, char **argv)
 {
     sidecar *s = calloc(1, sizeof *s);
@@ -1511,6 +1518,12 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     uv_pipe_init(s->loop, &s->agent_out.pipe, 0);
     uv_pipe_init(s->loop, &s->srv_in.pipe, 0);
     s->agent_in.data = s->srv_out.data = s->agent_out.pipe.data = s->srv_in.pipe.data = s;
+    /* libuv polls stdin: a file or /dev/null would abort it inside epoll, so say it here.
+     * (stdout may be a file or /dev/null: writes to those never wait.) */
+    if (!pollable_fd(0)) {
+        slog(s, "error", "stdin must be a pipe or a socket (an agent runs spill run), not a file or a device");
+        goto loop_out;
+    }
     if ((rc = uv_pipe_open(&s->agent_in, 0)) != 0 || (rc = uv_pipe_open(&s->agent_out.pipe, 1)) != 0) {
         slog(s, "error", "stdin and stdout must be pipes or sockets (an agent runs spill run): %s",
              uv_strerror(rc));

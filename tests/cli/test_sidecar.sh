@@ -122,7 +122,7 @@ q.close()
 PY
 # A server that cannot start, and a bad config file: clear errors and meaningful statuses.
 out=$("$SPILL" run --store "$T/s2" -- /nonexistent/server < /dev/null 2>&1 | cat); rc=${PIPESTATUS[0]}
-"$SPILL" run --store "$T/s2" -- /nonexistent/server < /dev/null > /dev/null 2> "$T/err1"; rc=$?
+: | "$SPILL" run --store "$T/s2" -- /nonexistent/server 2> "$T/err1" | cat > /dev/null; rc=${PIPESTATUS[1]}
 [ $rc = 127 ] && grep -q "cannot start" "$T/err1" && ok "a server that cannot start: exit 127 and a clear message" || fail "a server that cannot start" "rc $rc: $(cat "$T/err1")"
 echo '{"threshold": "lots"}' > "$T/bad.json"
 "$SPILL" run --config "$T/bad.json" --store "$T/s2" -- true < /dev/null > /dev/null 2> "$T/err2"; rc=$?
@@ -141,3 +141,11 @@ SPILL_SPIN_US=soon "$SPILL" run --store "$T/s4" -- true < /dev/null > /dev/null 
 [ $rc != 0 ] && grep -q "SPILL_SPIN_US" "$T/err3" && ok "SPILL_SPIN_US=soon: refused, naming the variable" || fail "SPILL_SPIN_US=soon" "rc $rc: $(cat "$T/err3")"
 (sleep 30 | "$SPILL" run --store "$T/s3" -- sh -c 'exit 7' > /dev/null 2>&1); rc=$?
 [ $rc = 7 ] && ok "the server's exit status is spill's" || fail "the server's exit status is spill's" "got $rc"
+# stdin or stdout a file or /dev/null (no agent): a clear error, never libuv's abort.
+"$SPILL" run --store "$T/s5" -- true < /dev/null > "$T/out5" 2> "$T/err5"; rc=$?
+[ $rc = 1 ] && grep -q "must be a pipe or a socket" "$T/err5" && ok "stdin /dev/null: exit 1 and a clear message, no abort" ||
+  fail "stdin /dev/null" "rc $rc: $(cat "$T/err5")"
+echo '{"jsonrpc":"2.0","id":1,"method":"ping"}' > "$T/in6"
+"$SPILL" run --store "$T/s5" -- true < "$T/in6" 2> "$T/err6" | cat > /dev/null; rc=${PIPESTATUS[0]}
+[ $rc = 1 ] && grep -q "must be a pipe or a socket" "$T/err6" && ok "stdin a regular file: exit 1 and a clear message, no abort" ||
+  fail "stdin a regular file" "rc $rc: $(cat "$T/err6")"
