@@ -157,6 +157,29 @@ static void child(const char *dir, off_t file_size, int fd)
     }
     _exit(sum == 1 ? 0 : 0); /* sum only keeps the reads from being optimised away */
 }
+/* Forks a child that reads the index where a crash costs nothing: it writes to p[1] (the
+ * parent reads p[0]), its stderr goes to /dev/null (a sanitizer's report of the crash we
+ * are probing for would only confuse). Returns the pid in both, as fork does, or -errno. */
+static pid_t quiet_child(int p[2])
+{
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(p[0]);
+        close(p[1]);
+        return -e;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null >= 0)
+            dup2(null, 2);
+    }
+    return pid;
+}
+
 
 int spill_index_check(const char *dir, char *why, size_t cap)
 {
@@ -173,21 +196,10 @@ int spill_index_check(const char *dir, char *why, size_t cap)
     if (sb.st_size == 0)
         return 0; /* LMDB starts an empty file afresh: an empty index, not a damaged one */
     int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0)
-        return -errno;
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(p[0]);
-        close(p[1]);
-        return -e;
-    }
+    pid_t pid = quiet_child(p);
+    if (pid < 0)
+        return pid;
     if (pid == 0) {
-        close(p[0]);
-        /* A sanitizer's report of the crash we are probing for would only confuse. */
-        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-        if (null >= 0)
-            dup2(null, 2);
         signal(SIGBUS, SIG_DFL);
         signal(SIGSEGV, SIG_DFL);
         child(dir, sb.st_size, p[1]);
@@ -282,20 +294,10 @@ static int read_full(int fd, void *p, size_t n)
 int spill_index_salvage(const char *dir, int (*fn)(void *ud, const spill_index_row *r), void *ud)
 {
     int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0)
-        return -errno;
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(p[0]);
-        close(p[1]);
-        return -e;
-    }
+    pid_t pid = quiet_child(p);
+    if (pid < 0)
+        return pid;
     if (pid == 0) {
-        close(p[0]);
-        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-        if (null >= 0)
-            dup2(null, 2);
         salvage_child(dir, p[1]);
     }
     close(p[1]);

@@ -22,8 +22,7 @@
 
 #include "store_impl.h"
 
-static void say(spill_msg_fn fn, void *ud, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(spill_msg_fn fn, void *ud, const char *fmt, ...)
+void spill__say(spill_msg_fn fn, void *ud, const char *fmt, ...)
 {
     if (!fn)
         return;
@@ -114,7 +113,7 @@ static int verify_object(verify_ctx *c, const spill_index_row *row)
     spill__obj o;
     int rc = spill__open_object(st, row->id, &o);
     if (rc) {
-        say(c->fn, c->ud, "BAD %s: %s", hex, st->err);
+        spill__say(c->fn, c->ud, "BAD %s: %s", hex, st->err);
         return 1;
     }
     spill__digest d;
@@ -125,7 +124,7 @@ static int verify_object(verify_ctx *c, const spill_index_row *row)
         problem = "index row disagrees with the object file";
     spill__obj_close(&o);
     if (problem) {
-        say(c->fn, c->ud, "BAD %s: %s", hex, problem);
+        spill__say(c->fn, c->ud, "BAD %s: %s", hex, problem);
         return 1;
     }
     return 0;
@@ -147,7 +146,7 @@ static int orphan_check(void *p, int xxfd, const char *name, const uint8_t *id, 
     (void)xxfd;
     (void)sb;
     if (!id) {
-        say(c->fn, c->ud, "BAD objects/?/%s: not an object file (symlink or stray name)", name);
+        spill__say(c->fn, c->ud, "BAD objects/?/%s: not an object file (symlink or stray name)", name);
         c->r->objects_bad++;
         return 0;
     }
@@ -156,7 +155,7 @@ static int orphan_check(void *p, int xxfd, const char *name, const uint8_t *id, 
         char hex[SPILL_ID_HEX + 1];
         spill__id_to_hex(id, hex);
         if (c->r->objects_ok + c->r->objects_bad > 0) /* else one line for all, below */
-            say(c->fn, c->ud, "orphan %s: file without index row (spill reindex indexes it)", hex);
+            spill__say(c->fn, c->ud, "orphan %s: file without index row (spill reindex indexes it)", hex);
         c->r->orphans++;
     }
     return 0;
@@ -182,7 +181,7 @@ int spill_store_verify(spill_store *st, const char *const *ids, size_t n, spill_
         if (r->objects_ok + r->objects_bad == 0 && r->orphans > 0 &&
             spill_index_get_stats(st->ix, &is) == 0 && is.doomed == 0) {
             r->index_lost = 1;
-            say(fn, ud, "index lost or empty, run spill reindex (%llu object files are not in it)",
+            spill__say(fn, ud, "index lost or empty, run spill reindex (%llu object files are not in it)",
                 (unsigned long long)r->orphans);
         }
         return 0;
@@ -197,7 +196,7 @@ int spill_store_verify(spill_store *st, const char *const *ids, size_t n, spill_
             rc = spill_index_get(st->ix, id, &row);
         }
         if (rc) {
-            say(fn, ud, "BAD %s: %s", ids[i], st->err[0] ? st->err : spill_strerror(rc));
+            spill__say(fn, ud, "BAD %s: %s", ids[i], st->err[0] ? st->err : spill_strerror(rc));
             r->objects_bad++;
             continue;
         }
@@ -244,7 +243,7 @@ static void gc_victim(void *ud, const spill_index_row *row, const char *reason)
     spill__id_to_hex(row->id, hex);
     c->r->removed++;
     c->r->removed_bytes += row->comp_size;
-    say(c->fn, c->ud, "%s %s %llu bytes (%s)", c->o->dry_run ? "would remove" : "remove", hex,
+    spill__say(c->fn, c->ud, "%s %s %llu bytes (%s)", c->o->dry_run ? "would remove" : "remove", hex,
         (unsigned long long)row->comp_size, reason);
 }
 
@@ -287,13 +286,13 @@ static int gc_orphan(void *ud, int xxfd, const char *name, const uint8_t *id, co
     const char *problem = NULL;
     int rc = spill__index_file(c->st, xxfd, name, id, sb, c->o->dry_run, NULL, &problem);
     if (rc == 1) {
-        say(c->fn, c->ud, "%s orphan %s again", c->o->dry_run ? "would index" : "index", hex);
+        spill__say(c->fn, c->ud, "%s orphan %s again", c->o->dry_run ? "would index" : "index", hex);
         c->r->orphans_indexed++;
     }
     if (rc != SPILL_E_CORRUPT) /* indexed, or kept while unsure (out of memory, EIO) */
         return rc == SPILL_E_NOMEM ? rc : 0;
     if (c->o->dry_run) {
-        say(c->fn, c->ud, "would remove orphan %s (%s)", hex, problem);
+        spill__say(c->fn, c->ud, "would remove orphan %s (%s)", hex, problem);
         c->r->orphans_removed++;
         return 0;
     }
@@ -304,7 +303,7 @@ static int gc_orphan(void *ud, int xxfd, const char *name, const uint8_t *id, co
     rc = spill_index_if_unindexed(c->st->ix, id, unlink_orphan, c);
     if (rc == 0) {
         c->r->orphans_removed++;
-        say(c->fn, c->ud, "remove orphan %s (%s)", hex, problem);
+        spill__say(c->fn, c->ud, "remove orphan %s (%s)", hex, problem);
     }
     return rc < 0 ? rc : 0;
 }

@@ -126,18 +126,7 @@ static int rescue_cb(void *p, const spill_index_row *r)
 
 static int by_id(const void *a, const void *b) { return memcmp(a, b, 16); }
 
-static void say(reindex_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(reindex_ctx *c, const char *fmt, ...)
-{
-    if (!c->fn)
-        return;
-    char buf[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    c->fn(c->ud, buf);
-}
+#define say(c, ...) spill__say((c)->fn, (c)->ud, __VA_ARGS__)
 
 static int reindex_one(void *p, int xxfd, const char *name, const uint8_t *id, const struct stat *sb)
 {

@@ -96,4 +96,7 @@ int spill__obj_digest(spill__obj *o, spill__digest *d);
 int spill__obj_check(spill__obj *o, const uint8_t id[16], spill__digest *d, const char **problem);
 int spill__obj_read_lines(spill__obj *o, uint64_t first, uint64_t last, spill_sink_fn sink, void *ud);
 
+/* maintain.c: one line of a report to fn (if any), printf-style. */
+void spill__say(spill_msg_fn fn, void *ud, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif
