@@ -181,6 +181,7 @@ $(BUILD)/tests/test_image: tests/unit/test_image.c tests/harness.h $(MCP_OBJ) $(
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(MCP_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
 
+$(BUILD)/tests/test_filter $(BUILD)/tests/test_image: tests/unit/bytes_buf.h
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(BUILD)/libspill.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libspill.a $(LIB_LIBS)

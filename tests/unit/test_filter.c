@@ -11,16 +11,7 @@
 #include "spill.h"
 
 /* ---- a growable byte buffer ---- */
-typedef struct bytes { unsigned char *p; size_t n, cap; } bytes;
-static void put(bytes *b, const void *p, size_t n)
-{
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->n, p, n);
-    b->n += n;
-}
+#include "bytes_buf.h"
 
 /* ---- in-memory sink ---- */
 typedef struct mem_obj { bytes data; char id[33]; char mime[128]; } mem_obj;

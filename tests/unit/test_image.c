@@ -18,16 +18,7 @@
 
 /* ---- making images ---- */
 
-typedef struct bytes { unsigned char *p; size_t n, cap; } bytes;
-static void put(bytes *b, const void *p, size_t n)
-{
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->n, p, n);
-    b->n += n;
-}
+#include "bytes_buf.h"
 static void puts_(bytes *b, const char *s) { put(b, s, strlen(s)); }
 
 /* w x h RGBA: a gradient with `noise` random low bits per channel (0: smooth). */
