@@ -39,7 +39,7 @@ LIB_SRC += index/check.c spill/reindex.c
 LIB_SRC += spill/pretok.c spill/textnorm.c
 LIB_SRC += spill/exact.c spill/tokenizer.c
 CLI_SRC := spill/cli.c spill/cli_util.c spill/cli_read.c spill/cli_filter.c spill/cli_run.c spill/mcpimage.c \
-           spill/sidecar.c spill/views.c spill/mcptools.c spill/mcpquery.c \
+           spill/sidecar.c spill/sidecar_requests.c spill/views.c spill/mcptools.c spill/mcpquery.c \
            spill/mcpworker.c spill/sidecar_jobs.c spill/rpcpeek.c spill/relay.c spill/relayq.c
 CLI_SRC += spill/cli_count.c
 CLI_SRC += spill/cli_bench.c spill/benchgen.c spill/benchrun.c spill/bench_e2e.c spill/benchplot.c spill/bench_report.c

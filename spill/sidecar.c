@@ -1,10 +1,12 @@
 /* sidecar.c - `spill run -- CMD`: libuv glue between an agent (our stdin/stdout) and
  * an MCP server (a child process), with the filter on the server-to-client side.
- * With sidecar_jobs.c, the only file that includes <uv.h>.
+ * This file: the I/O, the lifecycle and the server-to-client side; the agent's messages
+ * (spill's own calls answered in workers) are sidecar_requests.c's; their shared state is
+ * sidecar_impl.h. With sidecar_jobs.c, these are the only files that use libuv.
  *
  *   agent stdin --> [requests: spill's own tools and spill:// reads answered here, each in
  *                    a worker process (sidecar_jobs.c running mcpworker.c); tools/list and
- *                    initialize ids remembered] --> forward_c2s --> server
+ *                    initialize ids remembered] --> sc_forward_c2s --> server
  *                                                                \-> copy: filter (learns)
  *   agent stdout <-- [tools/list: spill's tools added, outputSchema dropped;
  *                     initialize: resources capability added] <-- filter <-- server stdout
@@ -35,100 +37,15 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <sched.h>
 #include <uv.h>
 
 #include "cli.h"
 #include "mcptools.h"
-#include "rpcpeek.h"
-#include "relay.h"
-#include "sidecar.h"
-#include "sidecar_jobs.h"
-#include "views.h"
-
-enum { HIGH = 8 << 20, LOW = 2 << 20, REQ_CAP = 64 << 10, RESP_CAP = 16 << 20, PENDING = 64 };
-/* Local calls accepted and not yet answered (queued for a worker, running, or their answer
- * held): past LOCAL_MAX spill stops reading the agent until half have gone out. */
-enum { LOCAL_MAX = 64, BIG_ID_CAP = 1024 };
-
-/* A local answer (one line without its newline, or a batch's) waiting for a message
- * boundary on the server-to-client stream. */
-typedef struct held_line {
-    struct held_line *next;
-    int count;                 /* local calls it answers */
-    size_t n;
-    char data[];
-} held_line;
-/* The filter thread's queues: the loop stops reading a direction while more than
- * IN_HIGH of its bytes wait for the thread (resumes below IN_LOW); the thread waits
- * while more than OUT_HIGH of output waits for the loop. A SIGTERM waits this long
- * for a store write in progress before leaving it to the process's exit. */
-enum { IN_HIGH = 4 << 20, IN_LOW = 1 << 20, OUT_HIGH = 4 << 20, ABANDON_MS = 1000, STORE_WAIT_MS = 50,
-       BYPASS_MAX = 1024, BYPASS_HELD_MAX = 1 << 20 };
-#define STORE_BUSY "spill: the store is busy writing a large result; call again in a moment"
-
-typedef struct outq {
-    uv_pipe_t pipe;
-    size_t queued;
-    uv_stream_t *source;       /* the stream whose reading this queue throttles */
-    int paused, closed, open;
-} outq;
-
-typedef struct sidecar {
-    sidecar_config *cfg;
-    uv_loop_t *loop;
-    uv_process_t child;
-    uv_pipe_t agent_in, srv_out;
-    outq agent_out, srv_in;
-    uv_signal_t sig_int, sig_term, sig_hup;
-    uv_timer_t kill_timer, abandon_timer;
-    uv_async_t wake;               /* the filter thread has output (or room) for us */
-    uv_idle_t spin;                /* polls without sleeping for a moment after traffic */
-    uint64_t spin_until;           /* uv_hrtime() deadline of that */
-    int kill_stage;
-    spill_store *st;
-    relay *r;                      /* the filter thread; NULL once it has finished */
-    spill_filter_stats stats;      /* its last stats */
-    int s2c_full, c2s_full;        /* reading stopped: the thread's queue is over IN_HIGH */
-    int s2c_mid_line;              /* the server's stream is inside a line */
-    char byp[BYPASS_MAX];          /* the start of a line that may overtake (post_s2c) */
-    size_t byp_len, byp_held;      /* its length; bytes of such lines held in s->held */
-    int relay_done, abandoned;
-    spill_object_sink store_sink, sink;
-    spill_views views;
-    spill_filter_opts fo;
-    /* client to server */
-    char *req;
-    size_t req_len;
-    int req_streaming;
-    char pending_list[PENDING][96], pending_init[PENDING][96];
-    int era2026;
-    /* server to client, after the filter */
-    char *resp;
-    size_t resp_len;
-    int resp_mode;             /* 0 between messages, 1 assembling, 2 streaming through */
-    held_line *held_head, *held_tail; /* local answers waiting for a message boundary */
-    /* local calls, each in a worker process (sidecar_jobs.h) */
-    spill_jobs *jobs;
-    char *worker_argv[8];
-    char worker_args[3][32];
-    int local_inflight;        /* accepted, answer not yet queued on stdout */
-    int in_paused;             /* agent stdin paused by agent_flow */
-    int big_drop;              /* dropping the rest of a too-long line spill answered */
-    char big_id[BIG_ID_CAP];   /* ... and that line's raw id */
-    size_t big_id_len;
-    uv_timer_t retry_timer;    /* held answers that met an allocation failure try again */
-    uv_timer_t drain_timer;    /* after SIGTERM: how long queued output may still drain */
-    int terminating, drain_over;
-    /* lifecycle */
-    int child_running, child_status, child_signal, srv_eof, agent_eof, agent_gone, failed;
-    int exit_code;
-} sidecar;
+#include "sidecar_impl.h"
 
 /* ---- logging (stderr only: stdout carries MCP messages and nothing else) ---- */
 
-static void slog(sidecar *s, const char *level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void slog(sidecar *s, const char *level, const char *fmt, ...)
+void sc_log(sidecar *s, const char *level, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -177,7 +94,7 @@ static void on_written(uv_write_t *req, int status)
             s->agent_gone = 1;
             begin_shutdown(s, "the agent closed its end (stdout)");
         } else {
-            slog(s, "warning", "cannot write to the server: %s", uv_strerror(status));
+            sc_log(s, "warning", "cannot write to the server: %s", uv_strerror(status));
         }
     }
     if (q->paused && q->queued < LOW && q->source && !uv_is_closing((uv_handle_t *)q->source)) {
@@ -265,7 +182,7 @@ static int outq_write_forwarded(sidecar *s, outq *q, const void *p, size_t n)
         rc = outq_write(s, q, p, n);
     }
     if (rc)
-        slog(s, "error", "out of memory while passing a message to the %s", q == &s->srv_in ? "server" : "agent");
+        sc_log(s, "error", "out of memory while passing a message to the %s", q == &s->srv_in ? "server" : "agent");
     return rc;
 }
 
@@ -323,7 +240,7 @@ static void on_retry(uv_timer_t *t);
 
 /* Writes the held answers in order. One that cannot be queued (memory) stays first in
  * line and is tried again shortly: an answer is never lost, never sent in part. */
-static void flush_held(sidecar *s)
+void sc_flush_held(sidecar *s)
 {
     held_line *h;
     while ((h = s->held_head)) {
@@ -346,7 +263,7 @@ static void on_retry(uv_timer_t *t)
 {
     sidecar *s = t->data;
     if (s->resp_mode == 0)
-        flush_held(s);
+        sc_flush_held(s);
     else if (s->held_head)
         uv_timer_start(&s->retry_timer, on_retry, 20, 0);
 }
@@ -450,7 +367,7 @@ static int filter_emit(sidecar *s, const void *data, size_t size)
         if (nl) {
             s->resp_mode = 0;
             if (s->held_head)
-                flush_held(s); /* between two messages: local answers may go now */
+                sc_flush_held(s); /* between two messages: local answers may go now */
         }
         p += k;
         size -= k;
@@ -460,320 +377,8 @@ static int filter_emit(sidecar *s, const void *data, size_t size)
 
 /* ---- the client-to-server side ---- */
 
-/* ---- local answers: spill's own tools and spill:// reads ----
- *
- * Each call runs in a worker process (mcpworker.c through sidecar_jobs.c), so nothing a
- * query does (libjq's assertions and unbounded recursion, a pattern that backtracks for
- * minutes, a damaged store, a slow disk) can stop, freeze or bloat the sidecar. Answers
- * carry the request's id exactly as the agent wrote it: its raw bytes (rpcpeek.h), never
- * jansson's reading of them (1e2 stays 1e2, -0 stays -0, 2^70 stays 2^70). */
-
-/* Answers to one 2025-03-26 batch: they go back together, as one array. */
-typedef struct lbatch {
-    int pending, sealed, count;
-    char *buf;
-    size_t len, cap;
-    int oom;
-} lbatch;
-
-typedef struct lreq {
-    sidecar *s;
-    lbatch *batch;
-    int resource, era;
-    char what[24];             /* the tool's name, or "resources/read" */
-    size_t id_len;
-    char id[];                 /* raw id bytes; "null" when it had none that was valid */
-} lreq;
-
-static void held_push(sidecar *s, char *line, size_t n, int count)
-{
-    held_line *h = malloc(sizeof *h + n + 1);
-    if (!h) {
-        /* Nowhere to keep it: the calls it answers are lost, and said so. */
-        slog(s, "error", "out of memory: %d local answer%s dropped", count, count == 1 ? "" : "s");
-        s->local_inflight -= count;
-    } else {
-        h->next = NULL, h->count = count, h->n = n + 1;
-        memcpy(h->data, line, n);
-        h->data[n] = '\n';
-        if (s->held_tail)
-            s->held_tail->next = h;
-        else
-            s->held_head = h;
-        s->held_tail = h;
-    }
-    if (s->resp_mode == 0)
-        flush_held(s);
-}
-
-static void batch_add(sidecar *s, lbatch *b, const char *line, size_t n)
-{
-    if (line && !b->oom) {
-        if (b->len + n + 3 > b->cap) {
-            size_t c = (b->len + n + 3) * 2;
-            char *q = realloc(b->buf, c);
-            if (!q)
-                b->oom = 1;
-            else
-                b->buf = q, b->cap = c;
-        }
-        if (!b->oom) {
-            b->buf[b->len] = b->len ? ',' : '[';
-            b->len++;
-            memcpy(b->buf + b->len, line, n);
-            b->len += n;
-        }
-    }
-    if (b->pending || !b->sealed)
-        return;
-    if (b->len && !b->oom) {
-        b->buf[b->len++] = ']';
-        held_push(s, b->buf, b->len, b->count);
-    } else {
-        if (b->oom)
-            slog(s, "error", "out of memory: the answers to a batch were dropped");
-        s->local_inflight -= b->count;
-    }
-    free(b->buf);
-    free(b);
-}
-
-/* {"jsonrpc":"2.0","id":ID,"KIND":BODY}, ID the raw bytes. */
-static void answer_raw(sidecar *s, lbatch *batch, const char *id, size_t idn, const char *kind,
-                       const char *body, size_t bn)
-{
-    size_t cap = idn + bn + 64;
-    char *line = malloc(cap);
-    size_t n = 0;
-    if (line) {
-        n = (size_t)snprintf(line, cap, "{\"jsonrpc\":\"2.0\",\"id\":");
-        memcpy(line + n, id, idn), n += idn;
-        n += (size_t)snprintf(line + n, cap - n, ",\"%s\":", kind);
-        memcpy(line + n, body, bn), n += bn;
-        line[n++] = '}';
-    }
-    if (batch) {
-        batch->pending--;
-        batch_add(s, batch, line, n);
-    } else if (line) {
-        held_push(s, line, n, 1);
-    } else {
-        slog(s, "error", "out of memory: a local answer was dropped");
-        s->local_inflight--;
-    }
-    free(line);
-}
-
-static void answer_error(sidecar *s, lbatch *batch, const char *id, size_t idn, int code, const char *msg)
-{
-    json_t *e = json_pack("{s:i,s:s}", "code", code, "message", msg);
-    char *t = e ? json_dumps(e, JSON_COMPACT) : NULL;
-    json_decref(e);
-    if (!t) /* the message was not UTF-8, or memory ran out: a plain one */
-        t = strdup("{\"code\":-32603,\"message\":\"spill: internal error\"}");
-    answer_raw(s, batch, id, idn, "error", t ? t : "{}", t ? strlen(t) : 2);
-    free(t);
-}
-
-/* A CallToolResult with isError: what a failed call of spill's tools gives the agent. */
-static void answer_tool_error(sidecar *s, lreq *r, const char *msg)
-{
-    json_t *o = json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text", msg, "isError", 1);
-    if (o && r->era)
-        json_object_set_new(o, "resultType", json_string("complete"));
-    char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (t)
-        answer_raw(s, r->batch, r->id, r->id_len, "result", t, strlen(t));
-    else
-        answer_error(s, r->batch, r->id, r->id_len, -32603, "spill: out of memory");
-    free(t);
-}
-
-/* Says why a worker gave no answer: the limit it hit, or how it died and what it said. */
-static void worker_failure(sidecar *s, lreq *r, const spill_job_result *res, char *msg, size_t cap)
-{
-    sidecar_config *c = s->cfg;
-    const char *e = res->err;
-    size_t el = strcspn(e, "\n");
-    char said[400] = "";
-    if (el)
-        snprintf(said, sizeof said, "; it said: %.*s", (int)(el < 300 ? el : 300), e);
-    if (res->spawn_error)
-        snprintf(msg, cap, "%s: spill could not start a worker process for it: %s", r->what,
-                 uv_strerror(res->spawn_error));
-    else if (res->timed_out)
-        snprintf(msg, cap, "%s: stopped at the time limit of spill's own calls (%u ms, spill run --tool-timeout): "
-                 "make the query smaller (a narrower filter or pattern, a smaller range)", r->what, c->tool_timeout_ms);
-    else if (res->out_capped)
-        snprintf(msg, cap, "%s: stopped: its answer passed the output limit of spill's own calls", r->what);
-    else if (res->term_signal == SIGXCPU)
-        snprintf(msg, cap, "%s: stopped at the CPU time limit of spill's own calls (spill run --tool-timeout): "
-                 "make the query smaller", r->what);
-    else if (res->term_signal == SIGKILL)
-        snprintf(msg, cap, "%s: its worker process was killed (SIGKILL: the CPU time limit of spill's own calls, "
-                 "spill run --tool-timeout, or the system ran out of memory): make the query smaller", r->what);
-    else if (res->term_signal || res->exit_status)
-        snprintf(msg, cap, "%s: the query failed in its worker process (%s %d%s)%s%s", r->what,
-                 res->term_signal ? "signal" : "exit status", res->term_signal ? res->term_signal : (int)res->exit_status,
-                 res->term_signal == SIGSEGV ? ", SIGSEGV: too deep a recursion, or a fault"
-                 : res->term_signal == SIGABRT ? ", SIGABRT: an assertion, or memory ran out" : "",
-                 said, strstr(e, "alloc") || (res->term_signal == SIGABRT && !el)
-                 ? "; the memory limit of spill's own calls is spill run --tool-memory" : "");
-    else
-        snprintf(msg, cap, "%s: the worker process gave no answer%s", r->what, said);
-}
-
-static void on_job_done(void *ud, const spill_job_result *res)
-{
-    lreq *r = ud;
-    sidecar *s = r->s;
-    char msg[1024];
-    const char *nl = memchr(res->out, '\n', res->out_len);
-    int ran = !res->cancelled && !res->spawn_error && !res->timed_out && !res->out_capped && !res->term_signal &&
-              res->exit_status == 0 && nl;
-    if (res->cancelled) {
-        if (r->batch) {
-            r->batch->pending--;
-            batch_add(s, r->batch, NULL, 0);
-        } else {
-            s->local_inflight--;
-        }
-    } else if (!ran) {
-        worker_failure(s, r, res, msg, sizeof msg);
-        slog(s, "warning", "%s", msg);
-        if (r->resource)
-            answer_error(s, r->batch, r->id, r->id_len, -32603, msg);
-        else
-            answer_tool_error(s, r, msg);
-    } else {
-        int rc = atoi(res->out);
-        const char *body = nl + 1;
-        size_t bn = res->out_len - (size_t)(body - res->out);
-        /* The body goes into the answer as it is: it must be one JSON value on one line. */
-        json_t *v = rc == 0 && !memchr(body, '\n', bn) ? json_loadb(body, bn, 0, NULL) : NULL;
-        int valid = json_is_object(v);
-        json_decref(v);
-        if (rc == 0 && valid)
-            answer_raw(s, r->batch, r->id, r->id_len, "result", body, bn);
-        else if (rc == 0 || rc == SPILL_E_NOMEM)
-            answer_error(s, r->batch, r->id, r->id_len, -32603, rc ? "spill: out of memory" : "spill: bad worker answer");
-        else if (r->resource)
-            snprintf(msg, sizeof msg, "%.*s", (int)(bn < 900 ? bn : 900), body),
-                answer_error(s, r->batch, r->id, r->id_len, r->era ? -32602 : -32002, msg);
-        else
-            snprintf(msg, sizeof msg, "%s: %.*s", r->what, (int)(bn < 900 ? bn : 900), body),
-                answer_tool_error(s, r, msg);
-        slog(s, "debug", "answered %s locally in %llu ms", r->what, (unsigned long long)res->ms);
-    }
-    free(r);
-}
-
-/* Workers start only while the agent's stdout has room: an agent that stops reading stops
- * spill's work for it, as it stops the server's. */
-static int jobs_gate(void *ud)
-{
-    sidecar *s = ud;
-    return s->agent_out.queued < HIGH;
-}
-
-/* Hands one of spill's calls to a worker; the answer comes from on_job_done. */
-static void local_call(sidecar *s, lbatch *batch, const char *id, size_t idn, const char *tool, json_t *args,
-                       const char *uri)
-{
-    lreq *r = malloc(sizeof *r + idn);
-    json_t *q = json_pack("{s:I,s:b,s:I}", "max", (json_int_t)s->cfg->page_bytes, "era", s->era2026, "budget_ms",
-                          (json_int_t)(s->cfg->tool_timeout_ms * 6 / 10));
-    char *argtext = args ? json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    if (q && tool)
-        json_object_set_new(q, "tool", json_string(tool));
-    if (q && argtext)
-        json_object_set_new(q, "args", json_string(argtext));
-    if (q && uri)
-        json_object_set_new(q, "uri", json_string(uri));
-    char *input = q ? json_dumps(q, JSON_COMPACT) : NULL;
-    json_decref(q);
-    free(argtext);
-    if (!r || !input || !s->jobs) {
-        free(r);
-        free(input);
-        answer_error(s, batch, id, idn, -32603, s->jobs ? "spill: out of memory" : "spill is stopping");
-        return;
-    }
-    r->s = s, r->batch = batch, r->resource = !tool, r->era = s->era2026, r->id_len = idn;
-    snprintf(r->what, sizeof r->what, "%s", tool ? tool : "resources/read");
-    memcpy(r->id, id, idn);
-    if (spill_jobs_submit(s->jobs, input, strlen(input), on_job_done, r) != 0) {
-        free(r);
-        answer_error(s, batch, id, idn, -32603, "spill: out of memory");
-    }
-}
-
-/* A valid JSON-RPC id: a string or a number (null tolerated). */
-static int id_ok(char t) { return t == 's' || t == 'n' || t == 'z'; }
-
-/* An id from a line jansson refused may be what it refused (invalid UTF-8, \u0000): it is
- * echoed only when it is valid JSON itself (a number of any size, a clean string), so the
- * answer is valid JSON; otherwise the answer's id is null. */
-static int id_echoable(const spill__rpc_peek *pk)
-{
-    if (!pk->id || !id_ok(pk->id_type))
-        return 0;
-    if (pk->id_type != 's') {
-        for (size_t i = 0; i < pk->id_len; i++)
-            if (!strchr("0123456789+-.eEnul", pk->id[i]) || !pk->id[i])
-                return 0;
-        return 1;
-    }
-    json_t *v = json_loadb(pk->id, pk->id_len, JSON_DECODE_ANY, NULL);
-    json_decref(v);
-    return v != NULL;
-}
-
-/* Handles spill's own tools and spill:// reads (raw: the message's own bytes, for its id);
- * returns 1 if it was spill's and will be answered, 2 if spill's and a notification (dropped),
- * 0 if not spill's. */
-static int local_request(sidecar *s, json_t *m, const char *raw, size_t rawn, lbatch *batch)
-{
-    const char *method = json_string_value(json_object_get(m, "method"));
-    json_t *params = json_object_get(m, "params"), *id = json_object_get(m, "id");
-    if (!method)
-        return 0;
-    json_t *meta = json_object_get(params, "_meta");
-    const char *ver = json_string_value(json_object_get(meta, "io.modelcontextprotocol/protocolVersion"));
-    if (ver)
-        s->era2026 = strcmp(ver, "2026") > 0;
-    const char *name = NULL, *uri = NULL;
-    if (!strcmp(method, "tools/call")) {
-        name = json_string_value(json_object_get(params, "name"));
-        if (!name || !spill_mcp_is_tool(name))
-            return 0;
-    } else if (!strcmp(method, "resources/read")) {
-        uri = json_string_value(json_object_get(params, "uri"));
-        if (!uri || !spill_mcp_is_uri(uri))
-            return 0;
-    } else {
-        return 0;
-    }
-    if (!id) {
-        slog(s, "debug", "a notification calling %s: spill's calls need an id; dropped", name ? name : uri);
-        return 2;
-    }
-    s->local_inflight++;
-    if (batch)
-        batch->pending++;
-    spill__rpc_peek pk;
-    spill__rpc_peek_scan(raw, rawn, &pk);
-    if (!pk.id || !id_ok(pk.id_type)) {
-        answer_error(s, batch, "null", 4, -32600, "Invalid Request: the id must be a string or a number");
-        return 1;
-    }
-    local_call(s, batch, pk.id, pk.id_len, name, name ? json_object_get(params, "arguments") : NULL, uri);
-    return 1;
-}
-
 /* Remembers requests whose responses spill edits. */
-static void watch_request(sidecar *s, json_t *m)
+void sc_watch_request(sidecar *s, json_t *m)
 {
     const char *method = json_string_value(json_object_get(m, "method"));
     json_t *id = json_object_get(m, "id");
@@ -792,7 +397,7 @@ static void watch_request(sidecar *s, json_t *m)
  * names) from it. The copy goes into the queue the server's bytes go into too, before
  * the server can have seen the request, so the filter learns a request before its
  * response. */
-static int forward_c2s(sidecar *s, const char *p, size_t n)
+int sc_forward_c2s(sidecar *s, const char *p, size_t n)
 {
     int rc = outq_write_forwarded(s, &s->srv_in, p, n);
     if (n == 0 || !s->r)
@@ -805,144 +410,6 @@ static int forward_c2s(sidecar *s, const char *p, size_t n)
         uv_read_stop((uv_stream_t *)&s->agent_in);
     }
     return rc;
-}
-
-/* Case-insensitive memmem for a lowercase needle. */
-static int has_ci(const char *p, size_t n, const char *needle)
-{
-    size_t k = strlen(needle);
-    for (size_t i = 0; i + k <= n; i++)
-        if ((p[i] | 0x20) == needle[0] && !strncasecmp(p + i, needle, k))
-            return 1;
-    return 0;
-}
-
-/* Could p be a call of spill's? Names and the scheme in any case, or any \u escape (which
- * can spell them); cheap enough to run on every line, and the lines it passes are parsed. */
-static int maybe_spill(const char *p, size_t n)
-{
-    return has_ci(p, n, "spill") || memmem(p, n, "\\u", 2) || memmem(p, n, "\\U", 2);
-}
-
-/* A line jansson refused (invalid UTF-8, \u0000, a lone surrogate, an integer past int64,
- * too deep): if it calls spill, spill answers, with the error; never the server. */
-static int malformed_message(sidecar *s, const char *p, size_t n, const json_error_t *je)
-{
-    spill__rpc_peek pk;
-    spill__rpc_peek_scan(p, n, &pk);
-    int mine = spill__rpc_peek_is_local(&pk);
-    if (!mine && pk.kind == '[') /* a batch: any element of spill's makes it spill's */
-        mine = has_ci(p, n, "\"spill_") || has_ci(p, n, "spill://");
-    if (!mine)
-        return forward_c2s(s, p, n);
-    char msg[400];
-    snprintf(msg, sizeof msg, "Parse error: spill cannot read this call of its own tools: %s (at byte %d); send "
-             "valid JSON in UTF-8, without \\u0000, with an id that is a string or a 64-bit integer", je->text,
-             je->position);
-    int idv = pk.kind == '{' && id_echoable(&pk);
-    s->local_inflight++;
-    answer_error(s, NULL, idv ? pk.id : "null", idv ? pk.id_len : 4, -32700, msg);
-    return 0;
-}
-
-/* A whole client message (with its newline): answer it here or send it on. */
-static int client_message(sidecar *s, const char *p, size_t n)
-{
-    /* Only a few requests concern spill; the rest go on without being parsed twice. */
-    if (!maybe_spill(p, n) && !memmem(p, n, "tools/list", 10) && !memmem(p, n, "initialize", 10) &&
-        !memmem(p, n, "server/discover", 15) && !memmem(p, n, "io.modelcontextprotocol/protocolVersion", 39))
-        return forward_c2s(s, p, n);
-    json_error_t je;
-    json_t *m = json_loadb(p, n, 0, &je);
-    if (!m)
-        return malformed_message(s, p, n, &je);
-    if (json_is_array(m)) {
-        /* A 2025-03-26 batch: spill's own requests are answered here (as a batch of
-         * their own) and the rest goes on; untouched if none is spill's. */
-        enum { MAXE = 1024 };
-        const char **starts = malloc(MAXE * sizeof *starts);
-        size_t *lens = malloc(MAXE * sizeof *lens);
-        int ne = starts && lens ? spill__rpc_elems(p, n, starts, lens, MAXE) : -1;
-        json_t *rest = json_array();
-        lbatch *b = calloc(1, sizeof *b);
-        int rc = 0, any = 0;
-        size_t i;
-        json_t *e;
-        if (!b || !rest || ne != (int)json_array_size(m)) {
-            /* Out of memory, or more than MAXE elements: no batch that large is spill's to split. */
-            free(b), b = NULL;
-            json_array_foreach(m, i, e) watch_request(s, e);
-            rc = forward_c2s(s, p, n);
-        } else {
-            json_array_foreach(m, i, e)
-            {
-                int mine = json_is_object(e) ? local_request(s, e, starts[i], lens[i], b) : 0;
-                b->count += mine == 1;
-                any |= mine;
-                if (mine)
-                    continue;
-                watch_request(s, e);
-                json_array_append(rest, e);
-            }
-        }
-        if (b && any) {
-            b->sealed = 1;
-            batch_add(s, b, NULL, 0); /* goes out now if every answer is in already */
-            if (json_array_size(rest)) {
-                char *t = json_dumps(rest, JSON_COMPACT);
-                if (t) {
-                    rc = forward_c2s(s, t, strlen(t));
-                    if (rc == 0)
-                        rc = forward_c2s(s, "\n", 1);
-                    free(t);
-                }
-            }
-        } else if (b) {
-            free(b);
-            rc = forward_c2s(s, p, n);
-        }
-        free(starts), free(lens);
-        json_decref(rest);
-        json_decref(m);
-        return rc;
-    }
-    if (json_is_object(m)) {
-        if (local_request(s, m, p, n, NULL)) {
-            json_decref(m);
-            return 0;
-        }
-        watch_request(s, m);
-    }
-    json_decref(m);
-    return forward_c2s(s, p, n);
-}
-
-/* A line longer than REQ_CAP, seen by its head: if the head shows a call of spill's, spill
- * answers it (too large) and drops the rest of the line; else the line streams on. */
-static int long_line_head(sidecar *s, const char *head, size_t n)
-{
-    spill__rpc_peek pk;
-    spill__rpc_peek_scan(head, n, &pk);
-    if (!spill__rpc_peek_is_local(&pk))
-        return forward_c2s(s, head, n);
-    s->big_drop = 1;
-    if (id_echoable(&pk) && pk.id_len <= BIG_ID_CAP) {
-        memcpy(s->big_id, pk.id, pk.id_len);
-        s->big_id_len = pk.id_len;
-    } else {
-        memcpy(s->big_id, "null", 4);
-        s->big_id_len = 4;
-    }
-    return 0;
-}
-
-static void long_line_end(sidecar *s)
-{
-    char msg[200];
-    snprintf(msg, sizeof msg, "spill: request too large: a call of spill's own tools is at most %d bytes", REQ_CAP);
-    s->big_drop = 0;
-    s->local_inflight++;
-    answer_error(s, NULL, s->big_id, s->big_id_len, -32600, msg);
 }
 
 /* Reading the agent stops while the server's stdin is full or too many local calls wait,
@@ -984,12 +451,12 @@ static void on_agent_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         spin_arm(s);
     if (n == UV_EOF || n < 0) {
         if (n != UV_EOF)
-            slog(s, "warning", "reading from the agent: %s", uv_strerror((int)n));
+            sc_log(s, "warning", "reading from the agent: %s", uv_strerror((int)n));
         uv_read_stop(st);
         if (s->big_drop)
-            long_line_end(s);
+            sc_long_line_end(s);
         else if (s->req_len)
-            client_message(s, s->req, s->req_len);
+            sc_client_message(s, s->req, s->req_len);
         s->req_len = 0;
         if (s->r)
             relay_post(s->r, RELAY_C2S_END, NULL, 0); /* a last request without its newline */
@@ -1005,33 +472,33 @@ static void on_agent_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         int rc = 0;
         if (s->big_drop) {
             if (nl)
-                long_line_end(s);
+                sc_long_line_end(s);
         } else if (s->req_streaming) {
-            rc = forward_c2s(s, p, k);
+            rc = sc_forward_c2s(s, p, k);
         } else if (s->req_len + k > REQ_CAP) {
             /* Too big to be one of spill's calls: the head decides whether it is one
              * (answered here, too large) or not (sent on as it streams). */
             size_t fill = REQ_CAP - s->req_len;
             memcpy(s->req + s->req_len, p, fill);
-            rc = long_line_head(s, s->req, REQ_CAP);
+            rc = sc_long_line_head(s, s->req, REQ_CAP);
             if (rc == 0 && !s->big_drop)
-                rc = forward_c2s(s, p + fill, k - fill);
+                rc = sc_forward_c2s(s, p + fill, k - fill);
             if (s->big_drop && nl)
-                long_line_end(s);
+                sc_long_line_end(s);
             s->req_len = 0;
             s->req_streaming = !s->big_drop;
         } else {
             memcpy(s->req + s->req_len, p, k);
             s->req_len += k;
             if (nl) {
-                rc = client_message(s, s->req, s->req_len);
+                rc = sc_client_message(s, s->req, s->req_len);
                 s->req_len = 0;
             }
         }
         if (nl)
             s->req_streaming = 0;
         if (rc) {
-            slog(s, "error", "forwarding to the server: %s", spill_strerror(rc));
+            sc_log(s, "error", "forwarding to the server: %s", spill_strerror(rc));
             s->failed = 1;
             begin_shutdown(s, NULL);
             return;
@@ -1128,7 +595,7 @@ static void on_server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     }
     if (!s->r || post_s2c(s, b->base, (size_t)n) != 0) {
         if (!s->failed)
-            slog(s, "error", "cannot pass the server's output on: %s", s->r ? "out of memory" : "the filter stopped");
+            sc_log(s, "error", "cannot pass the server's output on: %s", s->r ? "out of memory" : "the filter stopped");
         s->failed = 1;
         begin_shutdown(s, NULL);
         return;
@@ -1168,9 +635,9 @@ void spill__resume(uv_stream_t *st)
 static void reconfigured(sidecar *s, int rc)
 {
     if (rc)
-        slog(s, "error", "SIGHUP: %s", spill_strerror(rc));
+        sc_log(s, "error", "SIGHUP: %s", spill_strerror(rc));
     else
-        slog(s, "info", "SIGHUP: reloaded %s (threshold %llu tokens, %zu rules)", s->cfg->config_path,
+        sc_log(s, "info", "SIGHUP: reloaded %s (threshold %llu tokens, %zu rules)", s->cfg->config_path,
              (unsigned long long)s->cfg->threshold, s->cfg->nrules);
 }
 
@@ -1186,7 +653,7 @@ static void relay_finished(sidecar *s)
         s->resp_len = 0;
     }
     s->resp_mode = 0;
-    flush_held(s);
+    sc_flush_held(s);
     maybe_finish(s);
 }
 
@@ -1199,13 +666,13 @@ static void relay_pump(sidecar *s)
         switch (it->kind) {
         case RELAY_OUT_DATA:
             if (filter_emit(s, it->data, it->len) != 0 && !s->failed) {
-                slog(s, "error", "out of memory passing the server's output on");
+                sc_log(s, "error", "out of memory passing the server's output on");
                 s->failed = 1;
                 begin_shutdown(s, NULL);
             }
             break;
         case RELAY_OUT_ERROR:
-            slog(s, "error", "filter: %s", it->data);
+            sc_log(s, "error", "filter: %s", it->data);
             s->failed = 1;
             begin_shutdown(s, NULL);
             break;
@@ -1244,7 +711,7 @@ static void relay_abandon_now(sidecar *s, const char *why)
 {
     if (!s->r)
         return;
-    slog(s, "warning", "%s; leaving the result being stored unfinished", why);
+    sc_log(s, "warning", "%s; leaving the result being stored unfinished", why);
     relay_abandon(s->r);
     s->r = NULL;
     s->relay_done = s->abandoned = 1;
@@ -1336,7 +803,7 @@ static void on_kill_timer(uv_timer_t *t)
     if (!s->child_running)
         return;
     int sig = s->kill_stage++ == 0 ? SIGTERM : SIGKILL;
-    slog(s, "debug", "the server is still running: sending %s", sig == SIGTERM ? "SIGTERM" : "SIGKILL");
+    sc_log(s, "debug", "the server is still running: sending %s", sig == SIGTERM ? "SIGTERM" : "SIGKILL");
     uv_process_kill(&s->child, sig);
     if (sig == SIGTERM)
         uv_timer_start(&s->kill_timer, on_kill_timer, 2000, 0);
@@ -1352,7 +819,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 static void begin_shutdown(sidecar *s, const char *why)
 {
     if (why)
-        slog(s, "info", "%s; stopping the server", why);
+        sc_log(s, "info", "%s; stopping the server", why);
     if (!s->srv_in.closed && s->srv_in.open) {
         s->srv_in.closed = 1;
         uv_shutdown_t *req = malloc(sizeof *req);
@@ -1372,9 +839,9 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
     s->child_status = (int)status;
     s->child_signal = sig;
     if (sig && s->kill_stage == 0)
-        slog(s, "warning", "the server was killed by signal %d", sig);
+        sc_log(s, "warning", "the server was killed by signal %d", sig);
     else if (status && !s->agent_eof)
-        slog(s, "warning", "the server exited with status %d", (int)status);
+        sc_log(s, "warning", "the server exited with status %d", (int)status);
     uv_timer_stop(&s->kill_timer);
     maybe_finish(s);
 }
@@ -1386,13 +853,13 @@ static void on_signal(uv_signal_t *h, int sig)
     sidecar *s = h->data;
     if (sig == SIGHUP) {
         if (!s->cfg->config_path[0]) {
-            slog(s, "info", "SIGHUP: no config file to reload");
+            sc_log(s, "info", "SIGHUP: no config file to reload");
             return;
         }
         sidecar_config next = *s->cfg;
         char err[512];
         if (sidecar_config_load(&next, s->cfg->config_path, err, sizeof err) != 0) {
-            slog(s, "error", "SIGHUP: %s; keeping the old configuration", err);
+            sc_log(s, "error", "SIGHUP: %s; keeping the old configuration", err);
             return;
         }
         *s->cfg = next;
@@ -1411,7 +878,7 @@ static void on_signal(uv_signal_t *h, int sig)
          * the outcome when it comes back. */
         int rc = s->r ? relay_reconfigure(s->r, &o) : 0;
         if (rc)
-            slog(s, "error", "SIGHUP: %s", spill_strerror(rc));
+            sc_log(s, "error", "SIGHUP: %s", spill_strerror(rc));
         else if (!s->r)
             reconfigured(s, 0);
         return;
@@ -1445,7 +912,7 @@ static void filter_opts(sidecar *s, spill_filter_opts *o)
     char warn[512];
     o->counter = cli_counter(c->vocab, c->counter_exact, c->multiplier, early_exit, warn, sizeof warn);
     if (warn[0])
-        slog(s, "warning", "%s", warn);
+        sc_log(s, "warning", "%s", warn);
     o->threshold_tokens = c->threshold;
     o->byte_cap = c->byte_cap ? c->byte_cap : SPILL_NO_LIMIT;
     o->min_spill_bytes = c->min_spill;
@@ -1481,13 +948,13 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     so.threads = cfg->threads;
     so.frame_size = (size_t)cfg->frame_size;
     if (!s->req) {
-        slog(s, "error", "out of memory");
+        sc_log(s, "error", "out of memory");
         goto out;
     }
     /* A broken store must not cost the agent its server: messages still pass, and
      * large results get the store-failure result. */
     if ((rc = spill_store_open(&s->st, &so)) != 0)
-        slog(s, "error", "cannot open the store %s: %s; running without it (large results "
+        sc_log(s, "error", "cannot open the store %s: %s; running without it (large results "
              "will say they could not be stored)", cfg->store, spill_store_last_error(NULL));
     if (cfg->session[0] && s->st)
         spill_store_session_begin(s->st, cfg->session);
@@ -1499,7 +966,7 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     if (cfg->views && s->st) {
         spill_views_wrap(&s->views, cfg->store, cfg->views_quota, &s->store_sink, &s->sink);
         if (!s->views.ok)
-            slog(s, "warning", "no plain-text views: %s", s->views.why);
+            sc_log(s, "warning", "no plain-text views: %s", s->views.why);
     }
     spill_filter_opts_init(&s->fo);
     filter_opts(s, &s->fo);
@@ -1509,7 +976,7 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     relay_opts ro = {.out_high = OUT_HIGH, .input_low = IN_LOW, .spin_us = cfg->spin_us, .wake = wake_loop,
                      .wake_ud = &s->wake};
     if ((rc = relay_start(&s->r, &s->fo, &ro)) != 0) {
-        slog(s, "error", "cannot start the filter: %s", spill_strerror(rc));
+        sc_log(s, "error", "cannot start the filter: %s", spill_strerror(rc));
         goto loop_out;
     }
 
@@ -1521,11 +988,11 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     /* libuv polls stdin: a file or /dev/null would abort it inside epoll, so say it here.
      * (stdout may be a file or /dev/null: writes to those never wait.) */
     if (!pollable_fd(0)) {
-        slog(s, "error", "stdin must be a pipe or a socket (an agent runs spill run), not a file or a device");
+        sc_log(s, "error", "stdin must be a pipe or a socket (an agent runs spill run), not a file or a device");
         goto loop_out;
     }
     if ((rc = uv_pipe_open(&s->agent_in, 0)) != 0 || (rc = uv_pipe_open(&s->agent_out.pipe, 1)) != 0) {
-        slog(s, "error", "stdin and stdout must be pipes or sockets (an agent runs spill run): %s",
+        sc_log(s, "error", "stdin and stdout must be pipes or sockets (an agent runs spill run): %s",
              uv_strerror(rc));
         goto loop_out;
     }
@@ -1545,7 +1012,7 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     po.stdio_count = 3;
     s->child.data = s;
     if ((rc = uv_spawn(s->loop, &s->child, &po)) != 0) {
-        slog(s, "error", "cannot start %s: %s", argv[0], uv_strerror(rc));
+        sc_log(s, "error", "cannot start %s: %s", argv[0], uv_strerror(rc));
         s->exit_code = 127;
         goto loop_out;
     }
@@ -1566,9 +1033,9 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     memcpy(s->worker_argv, wargv, sizeof wargv);
     spill_jobs_opts jo = {.file = "/proc/self/exe", .argv = s->worker_argv, .timeout_ms = cfg->tool_timeout_ms,
                           .out_cap = (size_t)cfg->page_bytes * 2 + (64 << 10), .max_running = cfg->tool_workers,
-                          .gate = jobs_gate, .gate_ud = s};
+                          .gate = sc_jobs_gate, .gate_ud = s};
     if (spill_jobs_new(&s->jobs, s->loop, &jo) != 0) {
-        slog(s, "error", "out of memory");
+        sc_log(s, "error", "out of memory");
         goto loop_out;
     }
     uv_timer_init(s->loop, &s->abandon_timer);
@@ -1584,7 +1051,7 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     uv_signal_start(&s->sig_hup, on_signal, SIGHUP);
     uv_read_start((uv_stream_t *)&s->agent_in, alloc_cb, on_agent_read);
     uv_read_start((uv_stream_t *)&s->srv_out, alloc_cb, on_server_read);
-    slog(s, "debug", "started %s (store %s, threshold %llu tokens)", argv[0], cfg->store,
+    sc_log(s, "debug", "started %s (store %s, threshold %llu tokens)", argv[0], cfg->store,
          (unsigned long long)cfg->threshold);
     uv_run(s->loop, UV_RUN_DEFAULT);
     if (s->failed)
@@ -1596,7 +1063,7 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     if (s->agent_gone && s->exit_code == 0)
         s->exit_code = 0; /* the agent left and the server stopped cleanly */
     if (!s->abandoned)
-        slog(s, "debug", "%llu messages from the server, %llu results rewritten, %llu payloads spilled",
+        sc_log(s, "debug", "%llu messages from the server, %llu results rewritten, %llu payloads spilled",
              (unsigned long long)s->stats.messages[SPILL_S2C], (unsigned long long)s->stats.results_rewritten,
              (unsigned long long)s->stats.payloads_spilled);
 loop_out:
