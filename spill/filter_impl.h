@@ -185,6 +185,11 @@ void spill__rw_free(spill_filter *f);
 int spill__rw_spill_decoded(spill_filter *f, const unsigned char *p, size_t n);
 
 /* rewrite.c, for group.c */
+/* Commits pl's object as mime (unless it failed) and renders its handle, or the failure,
+ * into r->handle; in brings what only the caller knows (orig_uri, binary...), the rest is
+ * filled here. 0, or SPILL_E_NOMEM. */
+int spill__rw_commit(spill_filter *f, spill__rw *r, rw_payload *pl, const char *mime, uint64_t tokens,
+                     const char *counter, spill__handle_in *in);
 void spill__rw_put_info(spill_filter *f, const spill__rw *r, spill_put_info *pi);
 /* What the handle's from: line says the payload came from (the method and tool). */
 const char *spill__rw_origin(const spill_filter *f, const spill__rw *r);

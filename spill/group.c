@@ -254,31 +254,11 @@ int spill__group_end(spill_filter *f, spill__rw *r)
     spill__preview_finish(&pl->pv);
     const uint64_t tokens = spill__pl_tokens(pl);
     const char *counter = spill__counter_name(pl->cv, pl->counter);
-    if (!pl->failed) {
-        rc = f->sink.commit(pl->obj, "application/json", tokens, counter, &pl->info);
-        pl->obj = NULL; /* commit consumes it either way */
-        if (rc)
-            spill__pl_fail(f, pl, rc, "storing the object");
-    }
     snprintf(pl->where, sizeof pl->where, "%s[%d..%d] (%d items, stored as a JSON array, one a line)",
              g->role == R_RITEM ? "contents" : "content", g->first, g->last, g->n);
-    r->handle.len = 0;
-    r->handle.full = 0;
     spill__handle_in in = {0};
-    in.id = pl->info.id;
-    in.path = pl->info.path;
-    in.view = pl->info.view;
-    in.mime = pl->info.mime[0] ? pl->info.mime : "application/json";
-    in.where = pl->where;
-    in.origin = spill__rw_origin(f, r);
-    in.tokens = tokens;
-    in.lines = pl->info.lines;
-    in.counter = counter;
-    in.error = pl->failed ? pl->err : NULL;
-    in.pv = &pl->pv;
-    if (spill__handle_text(&r->handle, &in) != 0 && r->handle.oom)
-        return spill__ferror(f, SPILL_E_NOMEM, 0, "out of memory rendering a handle");
-    r->handle_bytes += r->handle.len;
+    if ((rc = spill__rw_commit(f, r, pl, "application/json", tokens, counter, &in)) != 0)
+        return rc;
     /* The item that takes the run's place. */
     spill__buf b = {0};
     b.realloc = spill__frealloc;

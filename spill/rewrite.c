@@ -324,6 +324,34 @@ static int pl_begin(spill_filter *f, spill__rw *r, spill__slot slot, const spill
     return 0;
 }
 
+int spill__rw_commit(spill_filter *f, spill__rw *r, rw_payload *pl, const char *mime, uint64_t tokens,
+                     const char *counter, spill__handle_in *in)
+{
+    if (!pl->failed) {
+        int rc = f->sink.commit(pl->obj, mime, tokens, counter, &pl->info);
+        pl->obj = NULL; /* commit consumes it either way */
+        if (rc)
+            pl_fail(f, pl, rc, "storing the object");
+    }
+    r->handle.len = 0;
+    r->handle.full = 0;
+    in->id = pl->info.id;
+    in->path = pl->info.path;
+    in->view = pl->info.view;
+    in->mime = pl->info.mime[0] ? pl->info.mime : (mime ? mime : "application/octet-stream");
+    in->where = pl->where;
+    in->origin = spill__rw_origin(f, r);
+    in->tokens = tokens;
+    in->lines = pl->info.lines;
+    in->counter = counter;
+    in->error = pl->failed ? pl->err : NULL;
+    in->pv = &pl->pv;
+    if (spill__handle_text(&r->handle, in) != 0 && r->handle.oom)
+        return spill__ferror(f, SPILL_E_NOMEM, 0, "out of memory rendering a handle");
+    r->handle_bytes += r->handle.len;
+    return 0;
+}
+
 /* Commits the payload's object and renders its handle (or the failure) into r->handle. */
 static int pl_commit(spill_filter *f, spill__rw *r, const char *mime)
 {
@@ -333,32 +361,13 @@ static int pl_commit(spill_filter *f, spill__rw *r, const char *mime)
         pl_fail(f, pl, SPILL_E_JSON, "the base64 data is malformed");
     uint64_t tokens = pl->slot == S_B64_REBUILD ? 0 : payload_tokens(pl);
     const char *counter = pl->cv ? spill__counter_name(pl->cv, pl->counter) : f->counter->name;
-    if (!pl->failed) {
-        int rc = f->sink.commit(pl->obj, mime, tokens, counter, &pl->info);
-        pl->obj = NULL; /* commit consumes it either way */
-        if (rc)
-            pl_fail(f, pl, rc, "storing the object");
-    }
-    r->handle.len = 0;
-    r->handle.full = 0;
     spill__handle_in in = {0};
-    in.id = pl->info.id;
-    in.path = pl->info.path;
-    in.view = pl->info.view;
-    in.mime = pl->info.mime[0] ? pl->info.mime : (mime ? mime : "application/octet-stream");
-    in.where = pl->where;
-    in.origin = spill__rw_origin(f, r);
     in.orig_uri = r->walk.item_uri;
     in.orig_mime = r->walk.item_mime;
-    in.tokens = tokens;
-    in.lines = pl->info.lines;
-    in.counter = counter;
     in.binary = pl->slot == S_B64_REBUILD;
-    in.error = pl->failed ? pl->err : NULL;
-    in.pv = &pl->pv;
-    if (spill__handle_text(&r->handle, &in) != 0 && r->handle.oom)
-        return spill__ferror(f, SPILL_E_NOMEM, 0, "out of memory rendering a handle");
-    r->handle_bytes += r->handle.len;
+    int rc = spill__rw_commit(f, r, pl, mime, tokens, counter, &in);
+    if (rc)
+        return rc;
     /* An item rebuilt as text carries the handles of all its payloads. */
     if (r->item_depth >= 0) {
         if (r->item_text.len)
