@@ -84,9 +84,13 @@ static int walk_db(MDB_txn *t, MDB_dbi dbi, size_t last_pgno, uint64_t *sum)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* A scribbled tree may loop: a child that reads it ends by SIGALRM after this long. */
+enum { SALVAGE_SECONDS = 20 };
+
 /* The child: exits 0 when the walk finished, 1 after writing why to fd. */
 static void child(const char *dir, off_t file_size, int fd)
 {
+    alarm(SALVAGE_SECONDS);
     MDB_env *env;
     MDB_txn *t = NULL;
     uint64_t sum = 0;
@@ -232,7 +236,7 @@ int spill_index_check(const char *dir, char *why, size_t cap)
 
 /* ---- salvage ---- */
 
-enum { SALVAGE_SECONDS = 20, REC_MAX = 1024 };
+enum { REC_MAX = 1024 };
 
 static int write_all(int fd, const void *p, size_t n)
 {

@@ -610,7 +610,7 @@ static int probe_cb(void *ud, const spill__scan_ev *ev)
         return rc; /* the threshold dropped under the bound */
     /* Over, but whose result it is (and so its threshold) is not known yet: held while
      * it fits in the inline budget, until its id comes or the message ends. */
-    return over(f, d) && d->id_looked ? DECIDED_REWRITE : 0;
+    return d->id_looked && over(f, d) ? DECIDED_REWRITE : 0;
 }
 
 /* ---- per-message flow (server to client) ---- */

@@ -17,6 +17,8 @@
 
 #include "mcpimage.h"
 #include "mcptools_impl.h"
+#include "image.h"
+#include "utf8.h"
 
 #define TTL_MS 3600000 /* resources/read in 2026-07-28: objects never change */
 
@@ -62,24 +64,6 @@ void spill__sb_printf(spill__sbuf *b, const char *fmt, ...)
     b->n += (size_t)n;
 }
 
-/* Length (1..4) of the valid UTF-8 sequence at p, by jansson's rules (no overlongs,
- * surrogates or code points past U+10FFFF); 0 if invalid; -1 if valid so far but cut at n. */
-static int u8_seq(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0];
-    if (c < 0x80)
-        return 1;
-    int len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-    for (int i = 1; i < len; i++) {
-        if ((size_t)i >= n)
-            return -1;
-        unsigned d = p[i];
-        if ((d & 0xc0) != 0x80 || (i == 1 && ((c == 0xe0 && d < 0xa0) || (c == 0xed && d > 0x9f) ||
-                                              (c == 0xf0 && d < 0x90) || (c == 0xf4 && d > 0x8f))))
-            return 0;
-    }
-    return len;
-}
 
 /* Bytes jansson writes for one ASCII byte inside a string. */
 static size_t esc_cost(unsigned char c)
@@ -96,7 +80,7 @@ void spill__walk_text(const unsigned char *p, size_t n, size_t lim, int cut, siz
     if (lim > n)
         lim = n;
     while (i < lim) {
-        int len = u8_seq(p + i, n - i);
+        int len = spill__u8_seq(p + i, n - i);
         if (len < 0 && cut)
             break;
         if (len > 0 && i + (size_t)len > lim) {
@@ -129,7 +113,7 @@ void spill__put_text(spill__sbuf *b, const void *data, size_t n)
     const unsigned char *p = data;
     size_t i = 0, run = 0;
     while (i < n) {
-        int len = u8_seq(p + i, n - i);
+        int len = spill__u8_seq(p + i, n - i);
         if (len > 0) {
             i += (size_t)len;
             continue;
@@ -144,13 +128,10 @@ void spill__put_text(spill__sbuf *b, const void *data, size_t n)
 
 static void base64(spill__sbuf *b, const unsigned char *p, size_t n)
 {
-    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-        char q[4] = {t[v >> 18], t[v >> 12 & 63], i + 1 < n ? t[v >> 6 & 63] : '=',
-                     i + 2 < n ? t[v & 63] : '='};
-        spill__sb_add(b, q, 4);
+    char q[4096]; /* 3072 bytes (a multiple of 3: no padding inside) at a time */
+    for (size_t i = 0; i < n; i += 3072) {
+        size_t k = n - i < 3072 ? n - i : 3072;
+        spill__sb_add(b, q, spill__b64_encode(q, p + i, k));
     }
 }
 
@@ -258,7 +239,7 @@ static int read_page(spill_store *st, const spill_object_info *info, page *pg)
     if ((rc = spill_store_read_bytes(st, info->id, a0, stop, grab_sink, &g)) != 0)
         goto out;
     for (size_t i = 0; i < back; i++) {
-        int len = u8_seq(g.p + i, g.n - i);
+        int len = spill__u8_seq(g.p + i, g.n - i);
         if (len > 0 && i + (size_t)len > back) {
             s = i;
             break;

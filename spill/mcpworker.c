@@ -8,8 +8,8 @@
  * set below (the sidecar adds the wall-time limit and the output cap, and reads a crash's
  * message from stderr).
  *
- * stdin:  {"tool":NAME,"args":JSON-TEXT,"max":N,"era":0|1,"budget_ms":N}
- *      or {"uri":URI,"max":N,"era":0|1,"budget_ms":N}
+ * stdin:  {"tool":NAME,"args":JSON-TEXT,"max":N,"era":0|1,"budget_ms":N[,"checked":true]}
+ *      or {"uri":URI,"max":N,"era":0|1,"budget_ms":N[,"checked":true]}
  * stdout: "RC\n" then the body: spill_mcp_call's or spill_mcp_read_resource's return code and
  *         *out (a result as JSON text, or a resource error's plain-text message). */
 #define _GNU_SOURCE
@@ -90,6 +90,9 @@ int cmd_mcp_worker(cli *c)
         spill_mcp_set_time_budget((unsigned)budget);
     spill_store *st = NULL;
     c->opts.dir = c->store_dir;
+    /* spill run checked the index and swept temps when it opened the store: not again
+     * for each call (where its own open failed, this one checks and says why). */
+    c->opts.checked = json_is_true(json_object_get(m, "checked"));
     int rc = spill_store_open(&st, &c->opts);
     if (rc) {
         char msg[600];

@@ -8,6 +8,7 @@
 #endif
 
 #include "preview.h"
+#include "utf8.h"
 
 /* ---- text buffer ---- */
 
@@ -314,23 +315,12 @@ static const char *num(uint64_t v, char buf[32])
 
 /* ---- the server's bytes in the handle: valid UTF-8 only ---- */
 
-/* Length (1..4) of the well-formed UTF-8 sequence at p[0..n) (no overlongs, surrogates
- * or code points past U+10FFFF, as jansson and spill_read take it), 0 if there is none. */
+/* Length (1..4) of the well-formed UTF-8 sequence at p[0..n), 0 if there is none (one
+ * cut at n is none here: the bytes are all there are). */
 static size_t u8_seq(const unsigned char *p, size_t n)
 {
-    const unsigned c = p[0];
-    if (c < 0x80)
-        return 1;
-    const size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        const unsigned d = p[i];
-        if ((d & 0xc0) != 0x80 || (i == 1 && ((c == 0xe0 && d < 0xa0) || (c == 0xed && d > 0x9f) ||
-                                              (c == 0xf0 && d < 0x90) || (c == 0xf4 && d > 0x8f))))
-            return 0;
-    }
-    return len;
+    const int k = spill__u8_seq(p, n);
+    return k > 0 ? (size_t)k : 0;
 }
 
 /* Appends p[0..n) with each byte that is not part of well-formed UTF-8 as U+FFFD, as

@@ -107,7 +107,9 @@ typedef struct reindex_ctx {
     size_t nold, capold;
 } reindex_ctx;
 
-enum { RESCUE_MAX = 1 << 20 }; /* rows kept from a damaged index (~600 MB at most) */
+/* Rows kept from a damaged index: 35 MB at most; past that, objects are indexed from their
+ * files alone (without the name and token count the index had). */
+enum { RESCUE_MAX = 1 << 16 };
 
 static int rescue_cb(void *p, const spill_index_row *r)
 {
@@ -162,7 +164,7 @@ int spill_store_reindex(const spill_store_opts *o, spill_reindex_report *r, spil
     if (!o || o->read_only)
         return SPILL_E_INVAL;
     spill_store *st;
-    int rc = spill__store_open(&st, o, 1);
+    int rc = spill__store_open(&st, o, SPILL__OPEN_ASIDE);
     if (rc)
         return rc;
     reindex_ctx c = {st, r, fn, ud, NULL, 0, 0};

@@ -40,6 +40,7 @@
 #include <uv.h>
 
 #include "cli.h"
+#include "image.h"
 #include "mcptools.h"
 #include "sidecar_impl.h"
 
@@ -924,6 +925,15 @@ static void filter_opts(sidecar *s, spill_filter_opts *o)
     o->session = c->session[0] ? c->session : NULL;
 }
 
+/* The most a worker may answer: a page (bounded by --page, twice for escaping), or a whole
+ * image that resources/read returns as base64 (mcpimage.c: at most SPILL__IMG_MAX_BYTES),
+ * and room for the rest of the result. */
+static size_t worker_out_cap(const sidecar_config *cfg)
+{
+    size_t page = (size_t)cfg->page_bytes * 2, image = ((size_t)SPILL__IMG_MAX_BYTES + 2) / 3 * 4;
+    return (page > image ? page : image) + (64 << 10);
+}
+
 /* A pipe, a socket or a terminal: what epoll can wait on. */
 static int pollable_fd(int fd)
 {
@@ -1032,7 +1042,7 @@ int sidecar_run(sidecar_config *cfg, char **argv)
     char *wargv[] = {"spill", "--store", cfg->store, "mcp-worker", s->worker_args[0], s->worker_args[1], NULL};
     memcpy(s->worker_argv, wargv, sizeof wargv);
     spill_jobs_opts jo = {.file = "/proc/self/exe", .argv = s->worker_argv, .timeout_ms = cfg->tool_timeout_ms,
-                          .out_cap = (size_t)cfg->page_bytes * 2 + (64 << 10), .max_running = cfg->tool_workers,
+                          .out_cap = worker_out_cap(cfg), .max_running = cfg->tool_workers,
                           .gate = sc_jobs_gate, .gate_ud = s};
     if (spill_jobs_new(&s->jobs, s->loop, &jo) != 0) {
         sc_log(s, "error", "out of memory");

@@ -82,6 +82,9 @@ typedef struct spill_store_opts {
     int threads;          /* compression threads for a writer; default 1; 1..16 */
     int read_only;        /* 1: never create or modify anything (no access-time updates) */
     size_t index_map_size;/* initial LMDB map size; default 64 MiB; grows on demand */
+    int checked;          /* 1: skip the index check and the temp sweep of the open: a
+                             process that opened this store moments ago did both (spill
+                             run's workers, one open per call); default 0 */
 } spill_store_opts;
 
 void spill_store_opts_init(spill_store_opts *o);

@@ -239,8 +239,9 @@ int spill_store_open(spill_store **out, const spill_store_opts *o)
     return spill__store_open(out, o, 0);
 }
 
-int spill__store_open(spill_store **out, const spill_store_opts *o, int aside)
+int spill__store_open(spill_store **out, const spill_store_opts *o, int flags)
 {
+    const int aside = flags & SPILL__OPEN_ASIDE;
     *out = NULL;
     if (!o || !o->dir || !*o->dir)
         return SPILL_E_INVAL;
@@ -290,7 +291,8 @@ int spill__store_open(spill_store **out, const spill_store_opts *o, int aside)
         close(ixfd);
         if (rc)
             goto err;
-        if ((rc = spill_index_check(ixdir, why, sizeof why)) == SPILL_E_INDEX) {
+        if (!o->checked &&
+            (rc = spill_index_check(ixdir, why, sizeof why)) == SPILL_E_INDEX) {
             if (!aside || o->read_only || st->moved_aside[0]) {
                 spill__fail(st, rc, "%s; run spill reindex to rebuild the index from the object files",
                             why);
@@ -313,7 +315,7 @@ int spill__store_open(spill_store **out, const spill_store_opts *o, int aside)
                     st->ix ? spill_index_errmsg(st->ix) : spill_strerror(rc));
         goto err;
     }
-    if (!o->read_only)
+    if (!o->read_only && !o->checked)
         spill__sweep_temps(st, 24 * 3600, NULL);
     *out = st;
     return 0;

@@ -21,7 +21,9 @@ struct spill_store {
 
 /* spill_store_open; with aside set, a damaged index is moved to index.damaged-TIME
  * (named in st->moved_aside) and a new one started, for spill reindex. */
-int spill__store_open(spill_store **st, const spill_store_opts *o, int aside);
+/* flags: SPILL__OPEN_ASIDE moves a damaged index aside (spill reindex). */
+enum { SPILL__OPEN_ASIDE = 1 };
+int spill__store_open(spill_store **st, const spill_store_opts *o, int flags);
 /* Records a detail message for spill_store_last_error() and returns code. */
 int spill__fail(spill_store *st, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

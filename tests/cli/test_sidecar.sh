@@ -52,6 +52,21 @@ g = text(p.call("tools/call", {"name": "spill_grep", "arguments": {"id": oid, "p
 check("spill_grep finds a line with its number", g.startswith("42425:row 0042424"), g[:200])
 rr = p.call("resources/read", {"uri": "spill://" + oid})
 check("resources/read spill://ID is answered by spill", rr["result"]["contents"][0]["text"] == want[:len(rr["result"]["contents"][0]["text"])], json.dumps(rr)[:200])
+# A stored image (a 300x300 PNG of noise, 270 KB: over twice the page) comes back whole
+# through resources/read, which runs in a worker: the worker's output cap fits an image.
+import base64, random, struct, subprocess, zlib
+rnd = random.Random(7)
+raw = b"".join(b"\0" + bytes(rnd.getrandbits(8) for _ in range(900)) for _ in range(300))
+chunk = lambda k, d: struct.pack(">I", len(d)) + k + d + struct.pack(">I", zlib.crc32(k + d))
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 300, 300, 8, 2, 0, 0, 0)) + \
+      chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b"")
+open(T + "/noise.png", "wb").write(png)
+img = subprocess.run([spill, "--store", store, "put", T + "/noise.png", "--mime", "image/png", "-q"],
+                     capture_output=True, text=True).stdout.strip()
+ir = p.call("resources/read", {"uri": "spill://" + img})
+c0 = (ir.get("result") or {}).get("contents", [{}])[0]
+check("resources/read of a stored 270 KB image returns it whole through the worker",
+      c0.get("mimeType") == "image/png" and base64.b64decode(c0.get("blob", "")) == png, json.dumps(ir)[:300])
 bad = p.call("tools/call", {"name": "spill_read", "arguments": {"id": "../../etc/passwd"}})
 check("a bad id is an isError result, not a crash", bad["result"].get("isError") is True, json.dumps(bad)[:200])
 e = p.call("tools/call", {"name": "echo", "arguments": {"a": [1, "é", {"b": None}]}})
