@@ -716,17 +716,24 @@ static void relay_abandon_now(sidecar *s, const char *why)
     relay_abandon(s->r);
     s->r = NULL;
     s->relay_done = s->abandoned = 1;
-    /* We are stopping: no more requests (spill's own would find the store busy for
-     * good). */
+    /* We are stopping: no more requests. */
     s->agent_eof = 1;
     if (!uv_is_closing((uv_handle_t *)&s->agent_in))
         uv_read_stop((uv_stream_t *)&s->agent_in);
     maybe_finish(s);
 }
 
+/* A stop signal's moment has passed: a thread still at work (a store write) is left to
+ * the exit; one that is idle is not (the server may go on, as the signal let it decide),
+ * and is looked at again shortly. */
 static void on_abandon_timer(uv_timer_t *t)
 {
-    relay_abandon_now(t->data, "a store write is still running after the stop signal");
+    sidecar *s = t->data;
+    if (s->r && !relay_busy(s->r)) {
+        uv_timer_start(t, on_abandon_timer, 100, 0);
+        return;
+    }
+    relay_abandon_now(s, "a store write is still running after the stop signal");
 }
 
 /* ---- lifecycle ---- */

@@ -67,6 +67,23 @@ ir = p.call("resources/read", {"uri": "spill://" + img})
 c0 = (ir.get("result") or {}).get("contents", [{}])[0]
 check("resources/read of a stored 270 KB image returns it whole through the worker",
       c0.get("mimeType") == "image/png" and base64.b64decode(c0.get("blob", "")) == png, json.dumps(ir)[:300])
+# Ctrl-C goes to the server, which decides: one that ignores it goes on serving through
+# spill (spill does not stop on its own once the stop signal's moment has passed).
+q = Peer([spill, "run", "--store", store, "--", "sh", "-c", 'trap "" INT; exec python3 "$0"', server])
+q.call("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}})
+q.p.send_signal(signal.SIGINT)
+time.sleep(1.6)
+pong = None
+if q.p.poll() is None:
+    import threading
+    box = []
+    q.send({"jsonrpc": "2.0", "id": 99, "method": "ping"})
+    th = threading.Thread(target=lambda: box.append(q.read()), daemon=True)
+    th.start(); th.join(5)
+    pong = box[0] if box else None
+check("SIGINT to a server that ignores it: spill still passes messages 1.6 s later",
+      pong is not None and pong.get("result") == {}, "exit %s, %s" % (q.p.poll(), pong))
+q.p.terminate(); q.p.wait(timeout=10)
 bad = p.call("tools/call", {"name": "spill_read", "arguments": {"id": "../../etc/passwd"}})
 check("a bad id is an isError result, not a crash", bad["result"].get("isError") is True, json.dumps(bad)[:200])
 e = p.call("tools/call", {"name": "echo", "arguments": {"a": [1, "é", {"b": None}]}})
