@@ -163,23 +163,17 @@ all-tests: $(BUILD)/tests/pretok_split
 
 # spill's own MCP tools live in the executable, not the library: their test links them.
 MCP_OBJ := $(BUILD)/obj/spill/mcptools.o $(BUILD)/obj/spill/mcpquery.o $(BUILD)/obj/spill/mcpimage.o
-$(BUILD)/tests/test_mcptools: tests/unit/test_mcptools.c tests/harness.h $(MCP_OBJ) $(BUILD)/libspill.a
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(MCP_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
-
-# The sidecar's request peek, with the tool names it asks mcptools.c about.
-$(BUILD)/tests/test_rpcpeek: tests/unit/test_rpcpeek.c tests/harness.h $(BUILD)/obj/spill/rpcpeek.o $(MCP_OBJ) $(BUILD)/libspill.a
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(BUILD)/obj/spill/rpcpeek.o $(MCP_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
-# The sidecar's filter thread and its queue (relay.c, relayq.c) live in the executable too.
+# Tests of code in the executable link those objects too: spill's MCP tools (the image
+# tests read stored images back through resources/read), the sidecar's request peek (with
+# the tool names it asks mcptools.c about), and the sidecar's filter thread and its queue.
 RELAY_OBJ := $(BUILD)/obj/spill/relay.o $(BUILD)/obj/spill/relayq.o
-$(BUILD)/tests/test_relayq $(BUILD)/tests/test_relay: $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(RELAY_OBJ) $(BUILD)/libspill.a
+EXE_TESTS := $(patsubst %,$(BUILD)/tests/%,test_mcptools test_image test_rpcpeek test_relayq test_relay)
+$(BUILD)/tests/test_mcptools $(BUILD)/tests/test_image: $(MCP_OBJ)
+$(BUILD)/tests/test_rpcpeek: $(BUILD)/obj/spill/rpcpeek.o $(MCP_OBJ)
+$(BUILD)/tests/test_relayq $(BUILD)/tests/test_relay: $(RELAY_OBJ)
+$(EXE_TESTS): $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(BUILD)/libspill.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(RELAY_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
-# The image tests read stored images back through resources/read, too.
-$(BUILD)/tests/test_image: tests/unit/test_image.c tests/harness.h $(MCP_OBJ) $(BUILD)/libspill.a
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(MCP_OBJ) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
+	$(CC) $(ALL_CFLAGS) -Ispill -Iindex $(ALL_LDFLAGS) -o $@ $< $(filter %.o,$^) $(BUILD)/libspill.a $(LIB_LIBS) $(CLI_LIBS)
 
 $(BUILD)/tests/test_filter $(BUILD)/tests/test_image: tests/unit/bytes_buf.h
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.h $(BUILD)/libspill.a
@@ -250,7 +244,8 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ispill -Iindex -o $@ $< $(FUZZ_LIB_OBJ) $(LIB_LIBS)
 
 # fuzz_mcpcall also takes spill's MCP tools (jansson, libjq, PCRE2), built the same way.
-FUZZ_MCP_OBJ := $(FUZZ_BUILD)/obj/spill/mcptools.o $(FUZZ_BUILD)/obj/spill/mcpquery.o
+FUZZ_MCP_OBJ := $(FUZZ_BUILD)/obj/spill/mcptools.o $(FUZZ_BUILD)/obj/spill/mcpquery.o \
+                $(FUZZ_BUILD)/obj/spill/mcpimage.o
 $(FUZZ_BUILD)/fuzz_mcpcall: tests/fuzz/fuzz_mcpcall.c $(FUZZ_HDRS) $(FUZZ_LIB_OBJ) $(FUZZ_MCP_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ispill -Iindex -o $@ $< $(FUZZ_MCP_OBJ) $(FUZZ_LIB_OBJ) \
 	    $(LIB_LIBS) $(CLI_LIBS)

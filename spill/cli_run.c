@@ -1,6 +1,7 @@
 /* cli_run.c - `spill run [options] -- CMD ARGS...`: options, environment and the JSON
  * config file of the stdio sidecar. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,12 +96,13 @@ void sidecar_config_init(sidecar_config *c)
 static int parse_ms(const char *s, unsigned *ms)
 {
     char *end;
+    errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || *s == '-')
+    if (end == s || *s < '0' || *s > '9' || errno)
         return -1;
     if (!strcmp(end, "ms"))
         ;
-    else if (!*end || !strcmp(end, "s"))
+    else if ((!*end || !strcmp(end, "s")) && v <= 600) /* no wrap in the multiplication */
         v *= 1000;
     else
         return -1;

@@ -296,11 +296,15 @@ static void edit_capabilities(json_t *result)
 /* Edits one response if it answers a request we watch; returns 1 if it changed. */
 static int edit_response(sidecar *s, json_t *m)
 {
-    if (!json_is_object(m) || !json_is_object(json_object_get(m, "result")))
+    if (!json_is_object(m) || !json_object_get(m, "id"))
         return 0;
     char key[96];
     id_key(json_object_get(m, "id"), key, sizeof key);
+    /* An error answers the request too: its id is forgotten, or every later message would
+     * be held and parsed here while it waits. */
     int list = pending_take(s->pending_list, key), init = !list && pending_take(s->pending_init, key);
+    if (!json_is_object(json_object_get(m, "result")))
+        return 0;
     if (list)
         edit_tools_list(json_object_get(m, "result"));
     else if (init)

@@ -412,12 +412,10 @@ int sc_client_message(sidecar *s, const char *p, size_t n)
             batch_add(s, b, NULL, 0); /* goes out now if every answer is in already */
             if (json_array_size(rest)) {
                 char *t = json_dumps(rest, JSON_COMPACT);
-                if (t) {
-                    rc = sc_forward_c2s(s, t, strlen(t));
-                    if (rc == 0)
-                        rc = sc_forward_c2s(s, "\n", 1);
-                    free(t);
-                }
+                rc = t ? sc_forward_c2s(s, t, strlen(t)) : SPILL_E_NOMEM; /* never lost unsaid */
+                if (rc == 0)
+                    rc = sc_forward_c2s(s, "\n", 1);
+                free(t);
             }
         } else if (b) {
             free(b);

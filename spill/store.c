@@ -148,7 +148,7 @@ static int check_owner(spill_store *st, int fd, const char *name)
 /* Temp files are named .tmp-<pid>-...; a writer that died leaves one behind. */
 static int sweep_dir(int dirfd, int64_t grace_s, uint64_t *removed)
 {
-    int fd = dup(dirfd);
+    int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0); /* never inherited by a worker */
     if (fd < 0)
         return -errno;
     DIR *d = fdopendir(fd);

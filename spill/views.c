@@ -58,7 +58,7 @@ static int by_age(const void *a, const void *b)
  * oldest views while over the quota. */
 static void enforce_quota(spill_views *v)
 {
-    int dfd = dup(v->fd);
+    int dfd = fcntl(v->fd, F_DUPFD_CLOEXEC, 0); /* never inherited by a worker */
     DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
     if (!d) {
         if (dfd >= 0)
